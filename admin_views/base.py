@@ -1,0 +1,132 @@
+"""What every console screen shares: access checked on the server for every view, action,
+export, ajax look-up and inline edit (403, not a hidden menu); the acting user for rules/; and
+turning a domain error into messages on the form. Screens subclass these and stay declarative."""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_admin import BaseView, expose  # noqa: F401  (re-exported for screens)
+from flask_admin.contrib.sqla import ModelView
+from flask_login import current_user
+
+from extensions import db
+from rules import Actor, DomainError
+
+
+def current_actor() -> Actor:
+    """The logged-in user as a rules actor (one per request)."""
+    actor = g.get("actor")
+    if actor is None:
+        actor = g.actor = Actor.for_user(current_user, g.get("request_id"))
+    return actor
+
+
+def can(permission: str | None) -> bool:
+    return current_user.is_authenticated and (permission is None or current_user.can(permission))
+
+
+class AccessMixin:
+    """``permission``: needed to open the screen at all (None: any logged-in user)."""
+
+    permission: str | None = None
+
+    def is_accessible(self) -> bool:
+        return can(self.permission)
+
+    def is_visible(self) -> bool:
+        return self.is_accessible()
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        abort(403)
+
+    @property
+    def actor(self) -> Actor:
+        return current_actor()
+
+
+def show_domain_error(exc: DomainError, form=None) -> None:
+    """Flash the message and put each field's complaint under that field of the form."""
+    if form is not None:
+        for field, message in exc.fields.items():
+            target = getattr(form, field, None) or getattr(form, field.removesuffix("_id"), None)
+            if target is not None and hasattr(target, "errors"):
+                errors = list(target.errors) if isinstance(target.errors, (list, tuple)) else []
+                target.errors = [*errors, message]
+    flash(exc.message, "error")
+    for detail in exc.details:
+        flash(detail, "error")
+
+
+class SecureModelView(AccessMixin, ModelView):
+    """A model screen with a read permission and an edit permission.
+
+    ``edit_permission`` governs create, edit, inline edit and delete; ``export_permission``
+    the CSV export. Disallowed actions answer 403."""
+
+    edit_permission: str | None = None
+    export_permission: str | None = None
+    #: action name → permission needed to run it.
+    action_permissions: dict[str, str] = {}
+    # Screens opt in to these explicitly.
+    can_view_details = False
+    page_size = 25
+    can_set_page_size = True
+    page_size_options = (20, 25, 50, 100)
+
+    def __init__(self, model, session=None, **kw):
+        super().__init__(model, session or db.session, **kw)
+
+    def _may_edit(self) -> bool:
+        return can(self.edit_permission or self.permission)
+
+    @property
+    def can_create(self):
+        return self._may_edit() and self.allow_create
+
+    @property
+    def can_edit(self):
+        return self._may_edit() and self.allow_edit
+
+    @property
+    def can_delete(self):
+        return self._may_edit() and self.allow_delete
+
+    @property
+    def can_export(self):
+        return self.export_permission is not None and can(self.export_permission)
+
+    allow_create = True
+    allow_edit = True
+    allow_delete = True
+
+    def is_action_allowed(self, name: str) -> bool:
+        if name == "delete":
+            return self.can_delete
+        needed = self.action_permissions.get(name)
+        return needed is not None and can(needed)
+
+    def handle_action(self, return_view=None):
+        name = request.form.get("action", "")
+        if name and not self.is_action_allowed(name):
+            abort(403)
+        return super().handle_action(return_view)
+
+    @expose("/ajax/update/", methods=("POST",))
+    def ajax_update(self):
+        if not self.can_edit:
+            abort(403)
+        pk = request.form.get("list_form_pk")
+        if pk is None or self.get_one(pk) is None:
+            return "That record does not exist (it may have been deleted).", 404
+        response = super().ajax_update()
+        if isinstance(response, tuple) and response[1] == 500:
+            return response[0], 400
+        return response
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        if isinstance(exc, DomainError):
+            db.session.rollback()
+            show_domain_error(exc)
+            return True
+        return super().handle_view_exception(exc)

@@ -1,0 +1,254 @@
+"""The audit trail (rule 19): every create, change and delete of an audited object is recorded
+with who, when, before → after, the request id and the bulk batch.
+
+Two paths write records, so that nothing escapes:
+- ORM changes are recorded by an ``after_flush`` hook from the session's attribute history;
+- set-based statements (bulk updates, unit claims, the daily job) call :func:`record_rows`.
+
+A session that changes an audited object must say who is acting (:func:`acting_as`); a change
+without an actor is refused rather than recorded anonymously.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from contextlib import contextmanager
+from decimal import Decimal
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session, attributes
+
+from models import (AuditBatch, AuditRecord, AuthGroup, Authorization, BillingCode,
+                    BillingCodeGroup, Client, ClientGroup, ClientPayer, Division, InsuranceCompany,
+                    Note, Profile, Provider, User, UserGroup, utcnow)
+from models.people import ApiToken
+
+from .actor import Actor
+
+ACTOR_KEY = "authdesk.actor"
+BATCH_KEY = "authdesk.audit_batch"
+ANNOTATION_KEY = "authdesk.audit_annotation"
+
+#: model → (object type, fields never recorded, fields recorded only as "changed").
+AUDITED: dict[type, tuple[str, frozenset[str], frozenset[str]]] = {
+    Authorization: ("authorization", frozenset({"version", "created_at"}), frozenset()),
+    Note: ("note", frozenset({"created_at"}), frozenset()),
+    Client: ("client", frozenset({"name_key", "created_at"}), frozenset()),
+    ClientPayer: ("client_payer", frozenset(), frozenset()),
+    AuthGroup: ("auth_group", frozenset(), frozenset()),
+    Division: ("division", frozenset(), frozenset()),
+    ClientGroup: ("client_group", frozenset(), frozenset()),
+    UserGroup: ("user_group", frozenset(), frozenset()),
+    BillingCode: ("billing_code", frozenset(), frozenset()),
+    BillingCodeGroup: ("billing_code_group", frozenset(), frozenset()),
+    InsuranceCompany: ("insurance_company", frozenset(), frozenset()),
+    Provider: ("provider", frozenset(), frozenset()),
+    Profile: ("profile", frozenset(), frozenset()),
+    # Login bookkeeping is not an edit of the user; logins are logged separately.
+    User: ("user", frozenset({"failed_logins", "locked_until", "last_login_at", "last_digest_at",
+                              "created_at"}),
+           frozenset({"password_hash", "session_token"})),
+    ApiToken: ("api_token", frozenset({"last_used_at", "created_at"}),
+               frozenset({"token_hash"})),
+}
+
+#: One-to-many collections recorded as a field of their parent.
+OWNED_COLLECTIONS = frozenset({"rules"})
+
+OBJECT_TYPES = sorted(t for t, _, _ in AUDITED.values())
+
+
+def set_actor(session: Session, actor: Actor | None) -> None:
+    if actor is None:
+        session.info.pop(ACTOR_KEY, None)
+    else:
+        session.info[ACTOR_KEY] = actor
+
+
+def current_actor(session: Session) -> Actor | None:
+    return session.info.get(ACTOR_KEY)
+
+
+@contextmanager
+def acting_as(session: Session, actor: Actor):
+    """Attribute every audited change made in the block to ``actor``."""
+    previous = session.info.get(ACTOR_KEY)
+    session.info[ACTOR_KEY] = actor
+    try:
+        yield actor
+    finally:
+        if previous is None:
+            session.info.pop(ACTOR_KEY, None)
+        else:
+            session.info[ACTOR_KEY] = previous
+
+
+def begin_batch(session: Session, actor: Actor, kind: str, description: str = "",
+                *, undoes: str | None = None) -> AuditBatch:
+    """Open a bulk operation: every record written until :func:`end_batch` carries its id."""
+    batch = AuditBatch(id=str(uuid.uuid4()), kind=kind, description=description,
+                       actor_id=actor.user_id, actor_name=actor.name,
+                       request_id=actor.request_id, undoes_batch_id=undoes)
+    session.add(batch)
+    session.flush([batch])
+    session.info[BATCH_KEY] = batch.id
+    return batch
+
+
+def end_batch(session: Session) -> None:
+    session.info.pop(BATCH_KEY, None)
+
+
+@contextmanager
+def audit_batch(session: Session, actor: Actor, kind: str, description: str = "", **kw):
+    batch = begin_batch(session, actor, kind, description, **kw)
+    try:
+        yield batch
+    finally:
+        end_batch(session)
+
+
+@contextmanager
+def annotate(session: Session, object_type: str, *, action: str, comment: str):
+    """Within the block, records of ``object_type`` flushed by the ORM carry this action name and
+    comment (e.g. action "units", comment "Note N-12 released")."""
+    notes = session.info.setdefault(ANNOTATION_KEY, {})
+    notes[object_type] = (action, comment)
+    try:
+        yield
+    finally:
+        notes.pop(object_type, None)
+
+
+def jsonable(value):
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def record_rows(session: Session, actor: Actor, rows: list[dict]) -> int:
+    """Write audit records for set-based changes in one multi-row INSERT.
+
+    Each row: object_type, object_id, object_label, action, changes, and optionally client_id,
+    version, comment. Who, when, request and batch are filled in here.
+    """
+    if not rows:
+        return 0
+    now = utcnow()
+    batch_id = session.info.get(BATCH_KEY)
+    base = {"at": now, "actor_id": actor.user_id, "actor_name": actor.name,
+            "request_id": actor.request_id, "batch_id": batch_id, "client_id": None,
+            "version": None, "comment": None}
+    session.connection().execute(insert(AuditRecord.__table__), [{**base, **r} for r in rows])
+    return len(rows)
+
+
+def _label(obj) -> str:
+    try:
+        if isinstance(obj, Authorization):
+            return f"{obj.auth_number} ({obj.billing_code.code}) – {obj.client}"
+        return str(obj)[:255]
+    except Exception:  # a label must never break a save
+        return f"{type(obj).__name__} #{getattr(obj, 'id', '?')}"
+
+
+def _client_of(obj) -> int | None:
+    if isinstance(obj, Client):
+        return obj.id
+    return getattr(obj, "client_id", None)
+
+
+def _collection_label(item) -> str:
+    return getattr(item, "permission", None) or str(item)
+
+
+def _changes(obj, action: str, exclude: frozenset[str], secret: frozenset[str]) -> dict:
+    state = inspect(obj)
+    mapper = state.mapper
+    changes: dict[str, list] = {}
+    for prop in mapper.column_attrs:
+        key = prop.key
+        if key in exclude:
+            continue
+        hist = attributes.get_history(obj, key)
+        if action == "create":
+            value = getattr(obj, key)
+            if value is None:
+                continue
+            changes[key] = [None, "(set)" if key in secret else jsonable(value)]
+        elif action == "delete":
+            value = hist.unchanged[0] if hist.unchanged else (hist.deleted[0] if hist.deleted
+                                                             else None)
+            if value is None:
+                continue
+            changes[key] = ["(set)" if key in secret else jsonable(value), None]
+        elif hist.has_changes():
+            before = hist.deleted[0] if hist.deleted else None
+            after = hist.added[0] if hist.added else None
+            if before == after:
+                continue
+            if key in secret:
+                changes[key] = ["(changed)", "(changed)"]
+            else:
+                changes[key] = [jsonable(before), jsonable(after)]
+    for rel in mapper.relationships:
+        # Collections that are part of the object: many-to-many sets (client groups, codes of a
+        # group) and a profile's rules. Never loaded here: only what the change touched.
+        if not rel.uselist or rel.key in exclude or (
+                rel.secondary is None and rel.key not in OWNED_COLLECTIONS):
+            continue
+        hist = attributes.get_history(obj, rel.key, passive=attributes.PASSIVE_NO_INITIALIZE)
+        if action == "update" and not hist.has_changes():
+            continue
+        if action == "update":
+            before = [*hist.unchanged, *hist.deleted]
+            after = [*hist.unchanged, *hist.added]
+        elif action == "create":
+            before, after = None, [*hist.unchanged, *hist.added]
+        else:
+            before, after = [*hist.unchanged, *hist.deleted], None
+        if before is not None:
+            before = sorted(_collection_label(i) for i in before)
+        if after is not None:
+            after = sorted(_collection_label(i) for i in after)
+        if before != after and (before or after):
+            changes[rel.key] = [before, after]
+    return changes
+
+
+@event.listens_for(Session, "after_flush")
+def _audit_after_flush(session: Session, flush_context) -> None:
+    pending = []
+    for action, objects in (("create", session.new), ("update", session.dirty),
+                            ("delete", session.deleted)):
+        for obj in objects:
+            spec = AUDITED.get(type(obj))
+            if spec is None:
+                continue
+            if action == "update" and not session.is_modified(obj):
+                continue
+            object_type, exclude, secret = spec
+            changes = _changes(obj, action, exclude, secret)
+            if action == "update" and not changes:
+                continue
+            annotation = session.info.get(ANNOTATION_KEY, {}).get(object_type)
+            pending.append({
+                "object_type": object_type,
+                "object_id": getattr(obj, "id", None),
+                "object_label": _label(obj),
+                "action": annotation[0] if annotation and action == "update" else action,
+                "comment": annotation[1] if annotation else None,
+                "changes": changes,
+                "client_id": _client_of(obj),
+                "version": getattr(obj, "version", None) if object_type == "authorization"
+                else None,
+            })
+    if not pending:
+        return
+    actor = session.info.get(ACTOR_KEY)
+    if actor is None:
+        raise RuntimeError(
+            "An audited change was flushed without an actor; wrap it in rules.audit.acting_as().")
+    record_rows(session, actor, pending)

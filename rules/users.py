@@ -1,0 +1,88 @@
+"""Users and passwords: hashing (scrypt, werkzeug's default), the minimum length, and ending a
+user's sessions when their password changes or they are disabled."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from models import Profile, User
+
+from .actor import Actor
+from .errors import NotFound, ValidationError
+from .permissions import MANAGE_USERS
+
+MIN_PASSWORD_LENGTH = 12
+#: A hash checked against when the username is unknown, so both take as long.
+_DUMMY_HASH = generate_password_hash("authdesk-timing-equaliser")
+
+
+def check_password_strength(password: str) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError({"password": f"must be at least {MIN_PASSWORD_LENGTH} characters"})
+    if len(password) > 256:
+        raise ValidationError({"password": "must be at most 256 characters"})
+
+
+def hash_password(password: str) -> str:
+    check_password_strength(password)
+    return generate_password_hash(password)
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Constant-ish time whether or not the user exists."""
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return False
+    return check_password_hash(user.password_hash, password or "")
+
+
+def create_user(session: Session, actor: Actor, *, username: str, full_name: str, password: str,
+                profile_name: str, email: str | None = None, provider_id: int | None = None,
+                is_demo: bool = False) -> User:
+    actor.require(MANAGE_USERS, "create users")
+    username = (username or "").strip()
+    errors = {}
+    if not username or len(username) > 80:
+        errors["username"] = "is required (at most 80 characters)"
+    elif session.scalar(select(func.count()).select_from(User)
+                        .where(func.lower(User.username) == username.lower())):
+        errors["username"] = f"“{username}” is already taken"
+    profile = session.scalar(select(Profile).where(Profile.name == profile_name))
+    if profile is None:
+        errors["profile"] = f"no profile is named “{profile_name}”"
+    if errors:
+        raise ValidationError(errors)
+    user = User(username=username, full_name=(full_name or username).strip(), email=email,
+                password_hash=hash_password(password), profile=profile,
+                provider_id=provider_id, is_demo=is_demo)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, actor: Actor, user_id: int, new_password: str) -> User:
+    """A user changes their own password, or an administrator resets one. Every session of that
+    user ends (a new session token)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"User #{user_id} does not exist.")
+    if actor.user_id != user.id:
+        actor.require(MANAGE_USERS, "reset other users' passwords")
+    user.password_hash = hash_password(new_password)
+    user.failed_logins, user.locked_until = 0, None
+    user.rotate_session_token()
+    session.flush()
+    return user
+
+
+def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> User:
+    actor.require(MANAGE_USERS, "enable or disable users")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"User #{user_id} does not exist.")
+    user.active = active
+    if not active:
+        user.rotate_session_token()
+    session.flush()
+    return user
