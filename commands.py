@@ -44,10 +44,21 @@ def register(app: Flask) -> None:
                   help="Pretend today is this date (YYYY-MM-DD).")
     def refresh_status(today) -> None:
         """Recompute active status and open/close alerts for every auth (the daily job)."""
+        from sqlalchemy.exc import OperationalError
+
         from rules.status import refresh_status as run
 
-        result = run(db.session, today=today.date() if today else None)
-        db.session.commit()
+        for attempt in range(1, 4):
+            try:
+                result = run(db.session, today=today.date() if today else None)
+                db.session.commit()
+                break
+            except OperationalError as exc:
+                # PostgreSQL may pick the job as the victim of a deadlock with a user's
+                # transaction: nothing was changed, so run it again.
+                db.session.rollback()
+                if attempt == 3 or getattr(exc.orig, "sqlstate", None) not in ("40P01", "40001"):
+                    raise
         click.echo(f"Status refreshed: {result.activated} activated, {result.deactivated} "
                    f"deactivated; alerts: {result.alerts_opened} opened, "
                    f"{result.alerts_closed} closed.")
