@@ -19,7 +19,8 @@ from .alerts import (AlertRow, acknowledged_by, alert_columns, alert_row, has_al
                      joined_alerts, kind_rank, profile_narrowing)
 
 MAX_LINES = 200
-_COLUMNS = (("Alert", 14), ("Client", 26), ("Code", 7), ("Auth #", 16), ("Remaining", 10),
+#: (heading, width): 78 characters in all, so the mail goes as plain 7-bit text.
+_COLUMNS = (("Alert", 14), ("Client", 24), ("Code", 7), ("Auth #", 14), ("Remaining", 10),
             ("Days left", 0))
 
 
@@ -46,16 +47,16 @@ class Digest:
     def body(self) -> str:
         s = "" if self.count == 1 else "s"
         lines = [f"Hello {self.full_name},", "",
-                 f"{self.count} authorization alert{s} opened since your last digest "
-                 f"and still open on {self.today.isoformat()}:", "",
+                 f"{self.count} new authorization alert{s} since your last digest, still open "
+                 f"on {self.today.isoformat()}:", "",
                  _row([name for name, _ in _COLUMNS]),
                  _row(["-" * max(width - 1, len(name)) for name, width in _COLUMNS])]
         lines += [_row([a.kind_label, a.client_name, a.code, a.auth_number, a.remaining_label,
                         a.days_left_label]) for a in self.alerts]
         if self.more:
-            lines.append(f"… and {self.more} more.")
-        lines += ["", "Open Authdesk → Alerts to see every open alert and acknowledge the ones "
-                      "you have dealt with.", ""]
+            lines.append(f"... and {self.more} more.")
+        lines += ["", "Open Authdesk, menu Alerts, to see every open alert",
+                  "and to acknowledge the ones you have dealt with.", ""]
         return "\n".join(lines)
 
 

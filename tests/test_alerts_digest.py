@@ -97,17 +97,18 @@ def test_each_recipient_gets_the_new_alerts_once(app, session, make, users, smtp
     assert north["To"] == "Nora North <north@clinic.example>"
     assert north["Subject"] == "Authdesk: 1 new authorization alert (2026-06-15)"
     assert north.get_content_type() == "text/plain"
+    assert north["Content-Transfer-Encoding"] == "7bit"  # readable as it is
     assert text(north) == (
         "Hello Nora North,\n"
         "\n"
-        "1 authorization alert opened since your last digest and still open on 2026-06-15:\n"
+        "1 new authorization alert since your last digest, still open on 2026-06-15:\n"
         "\n"
-        "Alert         Client                    Code   Auth #          Remaining Days left\n"
-        "------------- ------------------------- ------ --------------- --------- ---------\n"
-        "Low units     Hanson, Mark              90834  BCBS-778120     3         60\n"
+        "Alert         Client                  Code   Auth #        Remaining Days left\n"
+        "------------- ----------------------- ------ ------------- --------- ---------\n"
+        "Low units     Hanson, Mark            90834  BCBS-778120   3         60\n"
         "\n"
-        "Open Authdesk → Alerts to see every open alert and acknowledge the ones you have "
-        "dealt with.\n")
+        "Open Authdesk, menu Alerts, to see every open alert\n"
+        "and to acknowledge the ones you have dealt with.\n")
     support = text(mail["support@clinic.example"])
     assert mail["support@clinic.example"]["Subject"] == \
         "Authdesk: 2 new authorization alerts (2026-06-15)"
