@@ -118,6 +118,10 @@ def test_acknowledging_hides_the_alert_for_oneself_only(app, web, practice, pass
     page = support.get("/console/alerts/").get_data(as_text=True)
     assert "Acknowledged: Low units – Hanson, Mark, 90834 (BCBS-778120)." in page
     assert [r.split(" ")[0:2] for r in rows(page)] == [["Expiring", "soon"]]
+    assert "(1 acknowledged by you)" in page
+    assert "1</strong> open alert you have not acknowledged" in page
+    home = support.get("/console/").get_data(as_text=True)
+    assert counts(home)["units"] == 1 and "1 acknowledged by you" in home
     shown = rows(support.get("/console/alerts/?acknowledged=1").get_data(as_text=True))
     assert shown[0].startswith("Low units Hanson, Mark") and shown[0].endswith("Acknowledged")
     # Still open for the other recipients.
@@ -178,7 +182,7 @@ def test_dashboard_on_the_demo_practice_for_every_default_profile(app, web, user
         ends = re.findall(r"<td>(\d{4}-\d\d-\d\d)</td>", expiring)
         assert ends and ends == sorted(ends)  # soonest first
     assert "your caseload" in html["provider"]
-    assert "not acknowledged" not in html["provider"]
+    assert "acknowledged" not in html["provider"]
     assert "does not include authorizations or alerts" in html["reader"]
     assert 'id="alert-counts"' not in html["reader"]
 
