@@ -44,13 +44,65 @@ def register(app: Flask) -> None:
                   help="Pretend today is this date (YYYY-MM-DD).")
     def refresh_status(today) -> None:
         """Recompute active status and open/close alerts for every auth (the daily job)."""
+        from sqlalchemy.exc import OperationalError
+
         from rules.status import refresh_status as run
 
-        result = run(db.session, today=today.date() if today else None)
-        db.session.commit()
+        for attempt in range(1, 4):
+            try:
+                result = run(db.session, today=today.date() if today else None)
+                db.session.commit()
+                break
+            except OperationalError as exc:
+                # PostgreSQL may pick the job as the victim of a deadlock with a user's
+                # transaction: nothing was changed, so run it again.
+                db.session.rollback()
+                if attempt == 3 or getattr(exc.orig, "sqlstate", None) not in ("40P01", "40001"):
+                    raise
         click.echo(f"Status refreshed: {result.activated} activated, {result.deactivated} "
                    f"deactivated; alerts: {result.alerts_opened} opened, "
                    f"{result.alerts_closed} closed.")
+
+    @authorizations.command("send-digest")
+    @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Pretend today is this date (YYYY-MM-DD), for the days left.")
+    def send_digest(today) -> None:
+        """E-mail each alert recipient the alerts new since their last digest (daily job)."""
+        import smtplib
+
+        from mailer import send_digests
+        from rules.clock import clinic_today
+        from rules.digest import build_digests, mark_digest_sent
+
+        host, port = app.config.get("SMTP_HOST"), app.config["SMTP_PORT"]
+        if not host:
+            click.echo("E-mail digest: no SMTP server is configured (set SMTP_HOST, and "
+                       "SMTP_PORT and MAIL_FROM if needed); nothing was sent.")
+            return
+        digests = build_digests(db.session, today=today.date() if today else clinic_today())
+        db.session.rollback()
+        if not digests:
+            click.echo("E-mail digest: no new alerts for anyone; nothing was sent.")
+            return
+        sent = []
+
+        def mark(digest) -> None:
+            mark_digest_sent(db.session, digest)
+            db.session.commit()
+            sent.append(digest)
+
+        def refused(digest, exc) -> None:
+            click.echo(f"E-mail digest: {host} refused {digest.email} ({digest.full_name}); "
+                       "their digest waits for the next run.", err=True)
+
+        try:
+            send_digests(host, port, app.config["MAIL_FROM"], digests, mark, refused)
+        except (OSError, smtplib.SMTPException) as exc:
+            fail(f"could not send the e-mail digest through {host}:{port} ({exc}); "
+                 f"{len(sent)} of {len(digests)} sent before the failure.")
+        alerts = sum(d.count for d in sent)
+        click.echo(f"E-mail digest: sent to {len(sent)} of {len(digests)} recipients "
+                   f"({alerts} new alerts).")
 
     app.cli.add_command(authorizations)
 

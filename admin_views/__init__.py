@@ -6,6 +6,7 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
+from . import alerts
 from .home import HomeView
 
 
@@ -24,3 +25,4 @@ def init_admin(app: Flask) -> Admin:
 
 #: Each area adds its screens: ``register(admin)``, in menu order.
 _REGISTRARS: list = []
+_REGISTRARS.append(alerts.register)

@@ -35,6 +35,8 @@ class Authorization(db.Model):
         # Siblings of a note: same client, same auth group, dates covering the service date.
         Index("ix_authorizations_client_group", "client_id", "auth_group_id"),
         Index("ix_authorizations_client_dates", "client_id", "start_date", "end_date"),
+        # The dashboard's "closest to running out": active auths by units left, read in order.
+        Index("ix_authorizations_active_remaining", "active", "remaining_units"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, not_, or_, text, update
+from sqlalchemy import and_, not_, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from models import Authorization, utcnow
@@ -24,6 +24,8 @@ from .locking import is_sqlite, take_write_lock
 
 #: Key of the PostgreSQL advisory lock that serializes refresh runs.
 REFRESH_LOCK_KEY = 4_242_001
+#: On PostgreSQL, refresh the alerts table's statistics when a run changed this many alerts.
+ANALYZE_AFTER = 1000
 
 
 @dataclass
@@ -46,8 +48,13 @@ def refresh_status(session: Session, *, today: dt.date | None = None,
     cond = active_condition(today)
     wrong = or_(and_(a.active.is_(False), cond), and_(a.active.is_(True), not_(cond)))
     now = utcnow()
-    stmt = (update(a).where(wrong)
-            .values(active=not_(a.active), last_edited_at=now, last_edited_by=actor.name)
+    stmt = update(a).where(wrong)
+    if not is_sqlite(session):
+        # Lock the rows to flip in id order, as every rule does (rules.locking), so that the
+        # job and a user's transaction never wait for each other in a circle.
+        locked = select(a.id).where(wrong).order_by(a.id).with_for_update(of=a).cte("to_flip")
+        stmt = stmt.where(a.id == locked.c.id)
+    stmt = (stmt.values(active=not_(a.active), last_edited_at=now, last_edited_by=actor.name)
             .returning(a.id, a.active, a.auth_number, a.client_id)
             .execution_options(synchronize_session=False))
     flipped = session.execute(stmt).all()
@@ -60,5 +67,9 @@ def refresh_status(session: Session, *, today: dt.date | None = None,
                  "changes": {"active": [not r.active, r.active]}, "client_id": r.client_id}
                 for r in flipped])
     alerts = sync_alerts(session, today)
+    if not is_sqlite(session) and alerts["opened"] + alerts["closed"] >= ANALYZE_AFTER:
+        # Planner statistics taken before this run would describe a much smaller alerts
+        # table, and the next run could plan its anti-join as a loop over every open alert.
+        session.execute(text("ANALYZE alerts"))
     activated = sum(1 for r in flipped if r.active)
     return RefreshResult(activated, len(flipped) - activated, alerts["opened"], alerts["closed"])

@@ -280,6 +280,7 @@ def upgrade():
     )
     with op.batch_alter_table('authorizations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_authorizations_active'), ['active'], unique=False)
+        batch_op.create_index('ix_authorizations_active_remaining', ['active', 'remaining_units'], unique=False)
         batch_op.create_index(batch_op.f('ix_authorizations_auth_group_id'), ['auth_group_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_authorizations_auth_number'), ['auth_number'], unique=False)
         batch_op.create_index(batch_op.f('ix_authorizations_billing_code_id'), ['billing_code_id'], unique=False)
@@ -446,6 +447,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_authorizations_billing_code_id'))
         batch_op.drop_index(batch_op.f('ix_authorizations_auth_number'))
         batch_op.drop_index(batch_op.f('ix_authorizations_auth_group_id'))
+        batch_op.drop_index('ix_authorizations_active_remaining')
         batch_op.drop_index(batch_op.f('ix_authorizations_active'))
 
     op.drop_table('authorizations')
