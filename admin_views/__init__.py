@@ -24,3 +24,7 @@ def init_admin(app: Flask) -> Admin:
 
 #: Each area adds its screens: ``register(admin)``, in menu order.
 _REGISTRARS: list = []
+
+from .notes import register as register_notes  # noqa: E402  (Notes: issue 4)
+
+_REGISTRARS.append(register_notes)
