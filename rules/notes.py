@@ -170,6 +170,7 @@ def create_note(session: Session, actor: Actor, fields: dict, *,
         service_date=clean["service_date"], billing_code_id=clean.get("billing_code_id"),
         authorization_id=clean.get("authorization_id"), units=clean.get("units"))
     units = clean.get("units") or auth.billing_code.default_units
+    unit_rules.lock_siblings(session, auth, clean["service_date"])
     now = utcnow()
     note = Note(client_id=client.id, provider_id=provider.id,
                 service_date=clean["service_date"], billing_code_id=auth.billing_code_id,
@@ -221,6 +222,7 @@ def update_note(session: Session, actor: Actor, note_id: int, fields: dict, *,
             service_date=after["service_date"], billing_code_id=after["billing_code_id"],
             authorization_id=None if code_changed and "authorization_id" not in clean
             else after["authorization_id"], units=after["units"])
+        unit_rules.lock_siblings(session, auth, after["service_date"])
         for f in ("provider_id", "service_date", "units", "comment"):
             setattr(note, f, after[f])
         note.authorization_id, note.billing_code_id = auth.id, auth.billing_code_id
