@@ -24,7 +24,6 @@ from flask_admin.contrib.sqla.filters import (DateBetweenFilter, DateGreaterFilt
                                               IntEqualFilter)
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import (DRAFT, NOTE_STATUSES, RELEASED, Authorization, BillingCode, Client,
@@ -35,7 +34,7 @@ from rules.clock import clinic_today
 from rules.notes import (create_note, delete_note, notes_by_authorization, release_notes,
                          units_held, update_note, visible_notes, void_note)
 from rules.permissions import (EXCEED_AUTHORIZED_UNITS, EXPORT, RELEASE_NOTES, VIEW_ALL_NOTES,
-                               VOID_NOTES, WRITE_NOTES)
+                               VIEW_AUTHORIZATIONS, VOID_NOTES, WRITE_NOTES)
 
 from .base import SecureModelView, can, current_actor, expose, show_domain_error
 
@@ -71,6 +70,20 @@ def notes_for_chart(auth_ids) -> dict[int, list[Note]]:
     as far as the logged-in user may see them) in one query. Render each with the macro
     ``auth_notes(auth, notes)`` of templates/admin_views/notes/_auth_notes.html."""
     return notes_by_authorization(db.session, current_actor(), auth_ids)
+
+
+def chart_context(client, auths) -> dict:
+    """For admin_views.chart.CHART_CONTEXT: the notes of all the chart's auths (one query),
+    for templates/admin_views/notes/_chart_auth_line.html; nothing for a user who cannot open
+    the Notes screens."""
+    if not any(can(p) for p in NOTE_PERMISSIONS):
+        return {}
+    return {"auth_notes": notes_for_chart([a.id for a in auths if a is not None]),
+            "may_write_notes": can(WRITE_NOTES)}
+
+
+#: What the client chart shows under each auth's line (admin_views.chart.AUTH_LINE_EXTRAS).
+CHART_AUTH_LINE_TEMPLATE = TEMPLATES + "_chart_auth_line.html"
 
 
 # --- filters whose choices are read at each request (pick lists take effect at once) ---------
@@ -301,6 +314,9 @@ class NoteView(SecureModelView):
         self._require(VOID_NOTES)
         note = self._note_or_404(request.values.get("id"))
         errors, status = {}, 200
+        if request.method == "GET" and note.status != RELEASED:
+            flash(f"{note.label} is {note.status}: only released notes can be voided.", "error")
+            return redirect(self.get_url(".details_view", id=note.id))
         if request.method == "POST":
             try:
                 void_note(db.session, self.actor, note.id, request.form.get("reason", ""))
@@ -329,6 +345,7 @@ class NoteView(SecureModelView):
         arg = next(self.get_filter_arg(i, f) for i, f in enumerate(self._filters)
                    if f.name == "Authorization id")
         return self.render(TEMPLATES + "authorization.html", auth=auth, notes=notes,
+                           may_view_auth=can(VIEW_AUTHORIZATIONS),
                            list_url=self.get_url(".index_view", **{f"flt0_{arg}": auth.id}))
 
     # --- the note form (new and edit) ----------------------------------------------------------
