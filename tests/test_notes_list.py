@@ -60,6 +60,7 @@ def practice(make, session, users):
     session.commit()
     return {"notes": notes, "reyes": reyes.id, "lee": lee.id, "hanson": hanson.id,
             "garcia": garcia.id, "bcbs": bcbs.id, "aetna": aetna.id, "h34": h34.id,
+            "h34_number": h34.auth_number,
             "h2019": make.code("H2019").id}
 
 
@@ -86,8 +87,14 @@ def test_filters(web, practice):
     assert ids(flt0_payer_equals=practice["aetna"]) == {n["g37_reyes"], n["g37_lee"]}
     assert ids(flt0_authorization_id_equals=practice["h34"]) == {n["h34_reyes_old"],
                                                                  n["h34_reyes"]}
+    assert ids(flt0_auth_contains=practice["h34_number"]) == {n["h34_reyes_old"],
+                                                              n["h34_reyes"]}
     assert ids(flt0_provider_equals=practice["reyes"], flt1_status_equals="released") == {
         n["h34_reyes_old"]}
+    for column in range(11):                 # every sortable column, with a joined filter
+        assert ids(sort=column, desc=1, flt0_client_contains="hanson",
+                   flt1_auth_contains="A-") == {n["h34_reyes_old"], n["h34_reyes"],
+                                                n["h19_lee"]}
     # The choices of the filters are read at each request (pick lists take effect at once).
     page = text(support.get(f"{NOTES}/"))
     assert "Lee, Marcus" in page and "Blue Cross Blue Shield" in page and "H2019" in page
