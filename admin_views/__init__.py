@@ -6,7 +6,7 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from . import alerts
+from . import alerts, notes
 from .home import HomeView
 
 
@@ -25,4 +25,5 @@ def init_admin(app: Flask) -> Admin:
 
 #: Each area adds its screens: ``register(admin)``, in menu order.
 _REGISTRARS: list = []
+_REGISTRARS.append(notes.register)
 _REGISTRARS.append(alerts.register)

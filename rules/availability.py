@@ -30,15 +30,20 @@ class Usable:
         return f"{a.billing_code.code} – {a.billing_code.description} · {a.auth_number} · {left}"
 
 
-def effective_available(session: Session, auth: Authorization,
-                        service_date: dt.date) -> int | None:
-    """The units a note on ``auth`` could claim: the minimum over its managed siblings."""
+def effective_available(session: Session, auth: Authorization, service_date: dt.date,
+                        held: dict[int, int] | None = None) -> int | None:
+    """The units a note on ``auth`` could claim: the minimum over its managed siblings.
+
+    ``held``: units the note being edited already holds, by auth id; an edit gives them back
+    before it claims again, so they count as available to it."""
     ids = sibling_ids(session, auth, service_date)
     if not ids:
         return None
-    rows = session.execute(select(Authorization.remaining_units, Authorization.pending_units)
+    held = held or {}
+    rows = session.execute(select(Authorization.id, Authorization.remaining_units,
+                                  Authorization.pending_units)
                            .where(Authorization.id.in_(ids))).all()
-    return max(0, min(r - p for r, p in rows))
+    return max(0, min(r - p + held.get(i, 0) for i, r, p in rows))
 
 
 def reason_not_usable(auth: Authorization, service_date: dt.date,
@@ -60,13 +65,15 @@ def reason_not_usable(auth: Authorization, service_date: dt.date,
 
 
 def usable_authorizations(session: Session, client_id: int, service_date: dt.date,
-                          provider_id: int | None) -> list[Usable]:
-    """The billing-code choices of a note, each with its units available (rule 6)."""
+                          provider_id: int | None, *,
+                          held: dict[int, int] | None = None) -> list[Usable]:
+    """The billing-code choices of a note, each with its units available (rule 6).
+    ``held``: see effective_available (editing a draft)."""
     usable = []
     for auth in _client_auths(session, client_id):
         if reason_not_usable(auth, service_date, provider_id):
             continue
-        available = effective_available(session, auth, service_date)
+        available = effective_available(session, auth, service_date, held)
         if available is not None and available <= 0:
             continue
         usable.append(Usable(auth, available))
@@ -80,7 +87,8 @@ def default_choice(usable: list[Usable]) -> Usable | None:
 
 
 def why_none_usable(session: Session, client_id: int, service_date: dt.date,
-                    provider_id: int | None, billing_code_id: int | None = None) -> list[str]:
+                    provider_id: int | None, billing_code_id: int | None = None, *,
+                    held: dict[int, int] | None = None) -> list[str]:
     """Reasons, one per auth of the client (for that code, if given), that none can be used."""
     client = session.get(Client, client_id)
     auths = [a for a in _client_auths(session, client_id)
@@ -92,7 +100,7 @@ def why_none_usable(session: Session, client_id: int, service_date: dt.date,
     for auth in auths:
         reason = reason_not_usable(auth, service_date, provider_id)
         if reason is None:
-            available = effective_available(session, auth, service_date)
+            available = effective_available(session, auth, service_date, held)
             if available is not None and available <= 0:
                 reason = (f"{auth.auth_number} ({auth.billing_code.code}) has no units left"
                           + (" in its auth group." if auth.auth_group_id else "."))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.orm import Session
+from sqlalchemy import false, or_, select, true
+from sqlalchemy.orm import Session, joinedload
 
-from models import DRAFT, RELEASED, VOIDED, Authorization, BillingCode, Client, Note, Provider, utcnow
+from models import (DRAFT, RELEASED, VOIDED, Authorization, BillingCode, Client, Note, NoteClaim,
+                    Provider, utcnow)
 
 from . import units as unit_rules
 from . import values as v
@@ -50,6 +52,46 @@ def may_see_note(actor: Actor, note: Note) -> bool:
     """A provider sees their own notes; "see every provider's notes" sees all."""
     return actor.can(VIEW_ALL_NOTES) or (
         actor.provider_id is not None and note.provider_id == actor.provider_id)
+
+
+def visible_notes(actor: Actor):
+    """may_see_note as a SQL condition on Note: lists, counts, exports and actions use it."""
+    if actor.can(VIEW_ALL_NOTES):
+        return true()
+    if actor.provider_id is None:
+        return false()
+    return Note.provider_id == actor.provider_id
+
+
+def units_held(session: Session, note_id: int) -> dict[int, int]:
+    """Units a draft holds, by auth id (its own auth and its auth-group siblings)."""
+    return dict(session.execute(select(NoteClaim.authorization_id, NoteClaim.units)
+                                .where(NoteClaim.note_id == note_id)).all())
+
+
+def notes_by_authorization(session: Session, actor: Actor, auth_ids, *,
+                           statuses=(DRAFT, RELEASED)) -> dict[int, list[Note]]:
+    """The notes of each authorization, in ONE query, as far as ``actor`` may see them: the
+    notes written on it and, through its auth group, the notes of its siblings that claimed
+    its units (``note.authorization_id != auth_id`` tells them apart). Oldest first."""
+    ids = sorted({int(i) for i in auth_ids})
+    grouped: dict[int, list[Note]] = {i: [] for i in ids}
+    if not ids:
+        return grouped
+    rows = session.execute(
+        select(Note, NoteClaim.authorization_id)
+        .outerjoin(NoteClaim, NoteClaim.note_id == Note.id)
+        .where(or_(Note.authorization_id.in_(ids), NoteClaim.authorization_id.in_(ids)),
+               Note.status.in_(statuses), visible_notes(actor))
+        .options(joinedload(Note.provider), joinedload(Note.billing_code))
+        .order_by(Note.service_date, Note.id)).all()
+    seen: set[tuple[int, int]] = set()
+    for note, claimed_id in rows:
+        for auth_id in (note.authorization_id, claimed_id):
+            if auth_id in grouped and (auth_id, note.id) not in seen:
+                seen.add((auth_id, note.id))
+                grouped[auth_id].append(note)
+    return grouped
 
 
 def _check_provider(actor: Actor, provider_id: int) -> None:
@@ -128,6 +170,7 @@ def create_note(session: Session, actor: Actor, fields: dict, *,
         service_date=clean["service_date"], billing_code_id=clean.get("billing_code_id"),
         authorization_id=clean.get("authorization_id"), units=clean.get("units"))
     units = clean.get("units") or auth.billing_code.default_units
+    unit_rules.lock_siblings(session, auth, clean["service_date"])
     now = utcnow()
     note = Note(client_id=client.id, provider_id=provider.id,
                 service_date=clean["service_date"], billing_code_id=auth.billing_code_id,
@@ -179,6 +222,7 @@ def update_note(session: Session, actor: Actor, note_id: int, fields: dict, *,
             service_date=after["service_date"], billing_code_id=after["billing_code_id"],
             authorization_id=None if code_changed and "authorization_id" not in clean
             else after["authorization_id"], units=after["units"])
+        unit_rules.lock_siblings(session, auth, after["service_date"])
         for f in ("provider_id", "service_date", "units", "comment"):
             setattr(note, f, after[f])
         note.authorization_id, note.billing_code_id = auth.id, auth.billing_code_id

@@ -39,6 +39,15 @@ def sibling_ids(session: Session, auth: Authorization, service_date: dt.date) ->
     return sorted(ids)
 
 
+def lock_siblings(session: Session, auth: Authorization, service_date: dt.date) -> None:
+    """Lock the auths a note on ``auth`` will claim, BEFORE the note row is written.
+
+    On PostgreSQL, inserting or re-pointing a note takes a KEY SHARE lock on its authorization
+    (the foreign key check); two writers that each hold it and then ask FOR UPDATE on the same
+    row deadlock. Locking first (FOR UPDATE, id order) makes them queue instead."""
+    lock_authorizations(session, sibling_ids(session, auth, service_date) + [auth.id])
+
+
 def _unit_word(n: int) -> str:
     return "unit" if n == 1 else "units"
 
