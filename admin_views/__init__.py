@@ -24,3 +24,8 @@ def init_admin(app: Flask) -> Admin:
 
 #: Each area adds its screens: ``register(admin)``, in menu order.
 _REGISTRARS: list = []
+
+from .imports import register as _register_imports  # noqa: E402
+from .tokens import register as _register_tokens  # noqa: E402
+
+_REGISTRARS += [_register_imports, _register_tokens]
