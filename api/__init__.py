@@ -15,6 +15,9 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 def init_api(app: Flask) -> None:
     from extensions import csrf
 
+    from .errors import AnyPathConverter
+
+    app.url_map.converters["api_any_path"] = AnyPathConverter
     app.register_blueprint(bp)
     # Bearer tokens, not cookies: a cross-site form cannot forge a request, so no CSRF token.
     csrf.exempt(bp)

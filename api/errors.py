@@ -12,6 +12,7 @@ import logging
 from flask import current_app, g, jsonify, request
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import PathConverter
 
 from extensions import db
 from rules import DomainError
@@ -87,9 +88,17 @@ def unknown_path(rest: str = ""):
     raise ApiError(404, f"There is no API operation at {request.path}; see /api/v1/docs.")
 
 
+class AnyPathConverter(PathConverter):
+    """Like ``path``, but also across newlines (werkzeug's stops there), so that no path under
+    /api/v1 falls through to the app's HTML 404 page."""
+
+    regex = r"[\s\S]*?"
+    part_isolating = False  # it spans slashes (werkzeug guesses from a "/" in the regex)
+
+
 def register_error_handlers(bp) -> None:
     bp.add_url_rule("/", "unknown_path", unknown_path, methods=_METHODS)
-    bp.add_url_rule("/<path:rest>", "unknown_path", unknown_path, methods=_METHODS)
+    bp.add_url_rule("/<api_any_path:rest>", "unknown_path", unknown_path, methods=_METHODS)
 
     @bp.errorhandler(ApiError)
     def _api_error(exc: ApiError):
