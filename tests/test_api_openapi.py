@@ -5,7 +5,6 @@ import datetime as dt
 import re
 import time
 
-import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -137,12 +136,3 @@ def test_property_based_run_finds_no_server_error_and_no_response_off_schema(app
     assert elapsed < 60, f"{sent['requests']} requests took {elapsed:.0f}s"
     print(f"schemathesis: {sent['requests']} requests over {len(operations)} operations "
           f"in {elapsed:.1f}s")
-
-
-@pytest.mark.parametrize("method", ["PUT", "DELETE"])
-def test_unsupported_methods_answer_405_in_json(app, users, method):
-    token = issue_token(app, users["admin"])
-    response = app.test_client().open("/api/v1/authorizations", method=method,
-                                      headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 405 and response.headers["Allow"] == "GET, POST"
-    assert response.get_json()["error"]["code"] == "method_not_allowed"

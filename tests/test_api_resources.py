@@ -86,7 +86,7 @@ def auths(make, session):
                                                   "payer": payer.id}
 
 
-@pytest.mark.parametrize("query,expected", [
+FILTERS = [
     ("", ["a_90834", "a_90837", "a_old", "b_90834"]),
     ("client_id={client_a}", ["a_90834", "a_90837", "a_old"]),
     ("billing_code=90834", ["a_90834", "a_old", "b_90834"]),
@@ -96,12 +96,15 @@ def auths(make, session):
     ("insurance_company_id={payer}", ["a_90834"]),
     ("expiring_within_days=5", ["a_90834", "b_90834"]),
     ("expiring_within_days=5&client_id={client_a}&active=true", ["a_90834"]),
-])
-def test_authorization_filters(admin, auths, query, expected):
-    response = admin.get("/authorizations?" + query.format(**auths))
-    assert response.status_code == 200
+]
+
+
+def test_authorization_filters(admin, auths):
     names = {v: k for k, v in auths.items() if k[:2] in ("a_", "b_")}
-    assert [names[a["id"]] for a in response.get_json()["items"]] == expected
+    for query, expected in FILTERS:
+        response = admin.get("/authorizations?" + query.format(**auths))
+        assert response.status_code == 200, query
+        assert [names[a["id"]] for a in response.get_json()["items"]] == expected, query
 
 
 def test_authorizations_page_through_every_row_once(admin, auths):
@@ -172,7 +175,7 @@ def test_restricted_fields_on_managed_auths_need_the_permission(api, auths, sess
                         {"unit_alert_level": 2}).status_code == 200
 
 
-@pytest.mark.parametrize("request_kw,message", [
+MALFORMED_BODIES = [
     ({"data": "{not json", "content_type": "application/json"}, "not valid JSON"),
     ({"data": "[1, 2]", "content_type": "application/json"}, "must be a JSON object"),
     ({"data": '{"units": NaN}', "content_type": "application/json"}, "not valid JSON"),
@@ -180,31 +183,44 @@ def test_restricted_fields_on_managed_auths_need_the_permission(api, auths, sess
     ({"data": "client_id=1", "content_type": "application/x-www-form-urlencoded"},
      "Content-Type: application/json"),
     ({"data": "[" * 100_000, "content_type": "application/json"}, "not valid JSON"),
-])
-def test_malformed_bodies_are_400(admin, request_kw, message):
-    response = admin.http.post("/api/v1/notes", headers=admin.headers(), **request_kw)
-    assert response.status_code == 400
-    assert message in response.get_json()["error"]["message"]
+]
 
 
-@pytest.mark.parametrize("query,field", [
+def test_malformed_bodies_are_400(admin):
+    for request_kw, message in MALFORMED_BODIES:
+        response = admin.http.post("/api/v1/notes", headers=admin.headers(), **request_kw)
+        assert response.status_code == 400, request_kw
+        assert message in response.get_json()["error"]["message"], request_kw
+
+
+BAD_QUERIES = [
     ("limit=0", "limit"), ("limit=abc", "limit"), ("active=maybe", "active"),
     ("cursor=-1", "cursor"), ("client_id=1&client_id=2", "client_id"), ("colour=red", "colour"),
     ("expiring_within_days=99999", "expiring_within_days"),
-])
-def test_malformed_query_parameters_are_400_naming_them(admin, query, field):
-    response = admin.get("/authorizations?" + query)
-    assert response.status_code == 400
-    assert field in response.get_json()["error"]["fields"]
+]
+MISSING = ["/clients/999", "/authorizations/999", "/notes/999", "/clients/0",
+           "/notes/99999999999999", "/nothing/here", "/notes/1/x%0Ay",
+           "/clients/999/usable-authorizations?service_date=2026-01-01"]
 
 
-@pytest.mark.parametrize("path", ["/clients/999", "/authorizations/999", "/notes/999",
-                                  "/clients/0", "/notes/99999999999999", "/nothing/here",
-                                  "/clients/999/usable-authorizations?service_date=2026-01-01"])
-def test_missing_things_are_404_in_json(admin, path):
-    response = admin.get(path)
-    assert response.status_code == 404
-    assert response.get_json()["error"]["code"] == "not_found"
+def test_malformed_query_parameters_are_400_naming_them(admin):
+    for query, field in BAD_QUERIES:
+        response = admin.get("/authorizations?" + query)
+        assert response.status_code == 400, query
+        assert field in response.get_json()["error"]["fields"], query
+
+
+def test_missing_things_are_404_and_wrong_methods_405_in_json(admin):
+    for path in MISSING:
+        response = admin.get(path)
+        assert response.status_code == 404, path
+        assert response.get_json()["error"]["code"] == "not_found", path
+    for method, path, allowed in [("PUT", "/authorizations", "GET, POST"),
+                                  ("DELETE", "/clients/1", "GET"),
+                                  ("GET", "/notes/1/release", "POST")]:
+        response = admin.request(method, path)
+        assert (response.status_code, response.headers["Allow"]) == (405, allowed), path
+        assert response.get_json()["error"]["code"] == "method_not_allowed"
 
 
 def test_usable_authorizations_follow_rule_6_and_the_default(api, make, session, users):
