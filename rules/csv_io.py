@@ -18,8 +18,8 @@ from models import (AuthGroup, Authorization, BillingCode, Client, InsuranceComp
 from . import values as v
 from .actor import Actor
 from .audit import audit_batch, jsonable
-from .authorizations import (GENERATED_NUMBER, clean_fields, create_authorization,
-                             update_authorization)
+from .authorizations import (EDITABLE_FIELDS, GENERATED_NUMBER, check_values, clean_fields,
+                             create_authorization, update_authorization)
 from .clients import find_clients
 from .clock import clinic_today
 from .errors import DomainError, ValidationError
@@ -342,6 +342,12 @@ def _import_row(session: Session, actor: Actor, row: int, cells: dict, lookups: 
         _report_domain_error(exc, bad)
         return
     if len(report.problems) > problems_before or client is None:
+        # The row cannot be applied; still report what the rules would say about its values.
+        after = {f: clean.get(f) for f in EDITABLE_FIELDS} | {"billing_code_id": 0}
+        if after["remaining_units"] is None:
+            after["remaining_units"] = after["allotted_units"]
+        for name, message in check_values(after).items():
+            bad(_COLUMN_OF.get(name, name), message)
         return
     a = Authorization
     existing = None
