@@ -180,8 +180,8 @@ def _doc(name: str):
 class AuthorizationFields(Request):
     """The writable fields of an authorization (every one optional here)."""
 
-    read_only: ClassVar[frozenset[str]] = frozenset({"id", "pending_units", "active", "last_edited_at", "last_edited_by",
-                           "available_units"})
+    read_only: ClassVar[frozenset[str]] = frozenset({
+        "id", "pending_units", "active", "last_edited_at", "last_edited_by", "available_units"})
 
     billing_code: Annotated[str, Field(min_length=1, max_length=20,
                                        description=_AUTH_DOCS["billing_code"])] = None
@@ -200,8 +200,8 @@ class AuthorizationFields(Request):
     unmanaged: Annotated[bool, _doc("unmanaged")] = None
     default: Annotated[bool, _doc("default")] = None
     suspend_alerts: bool = None
-    sliding_scale_pct: Annotated[float | None, Field(ge=0, le=100,
-                                                     description=_AUTH_DOCS["sliding_scale_pct"])] = None
+    sliding_scale_pct: Annotated[float | None, Field(
+        ge=0, le=100, description=_AUTH_DOCS["sliding_scale_pct"])] = None
     inpatient: bool = None
 
 

@@ -5,7 +5,6 @@ import threading
 import sqlalchemy as sa
 
 from api_support import ApiClient, api, issue_token  # noqa: F401  (fixture)
-from extensions import db
 from models import Authorization, Note
 from rules import clinic_today
 
