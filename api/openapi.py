@@ -4,8 +4,10 @@ the app's own template: no CDN, no script). Both are public: they describe, they
 from __future__ import annotations
 
 import copy
+import re
 
 from flask import current_app, jsonify, render_template
+from markupsafe import Markup, escape
 from pydantic.json_schema import models_json_schema
 
 from . import bp, schemas as s
@@ -192,6 +194,15 @@ def _fields(schema: dict) -> list[dict]:
             for name, prop in schema.get("properties", {}).items()]
 
 
+def inline_markdown(text: str) -> Markup:
+    """The little Markdown the descriptions use: `code`, **strong**, *emphasis*."""
+    html = str(escape(text))
+    html = re.sub(r"`([^`]+)`", r"<code>\1</code>", html)
+    html = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", html)
+    html = re.sub(r"\*([^*]+)\*", r"<em>\1</em>", html)
+    return Markup(html)
+
+
 @bp.route("/docs")
 def reference_page():
     doc = document()
@@ -218,4 +229,4 @@ def reference_page():
     models = [{"name": name, "description": schema.get("description", ""),
                "fields": _fields(schema)} for name, schema in sorted(components.items())]
     return render_template("api/reference.html", doc=doc, operations=operations,
-                           models=models, codes=HTTP_CODES)
+                           models=models, codes=HTTP_CODES, md=inline_markdown)
