@@ -27,6 +27,15 @@ def init_api(app: Flask) -> None:
 from . import auth, errors  # noqa: E402
 
 bp.before_request(auth.authenticate_request)
+
+
+@bp.after_request
+def _no_store(response):
+    # Answers carry clients' health data: no shared or browser cache keeps them.
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 errors.register_error_handlers(bp)
 
 from . import alerts, authorizations, clients, lookups, notes, openapi  # noqa: E402,F401

@@ -362,6 +362,9 @@ def _import_row(session: Session, actor: Actor, row: int, cells: dict, lookups: 
         matches = list(session.scalars(select(a).where(
             a.client_id == client.id, a.billing_code_id == fields["billing_code_id"],
             a.start_date == clean["start_date"], a.end_date == clean["end_date"])))
+        if typed_number is not None:
+            # Another payer number on the same code and dates is another authorization.
+            matches = [m for m in matches if GENERATED_NUMBER.fullmatch(m.auth_number)]
         if len(matches) > 1:
             bad("", f"{len(matches)} authorizations of {client} have this code and these "
                     "dates; give auth_number to say which one")
@@ -399,7 +402,8 @@ def import_authorizations(session: Session, actor: Actor, text: str, *, source: 
     changed, and rolls back otherwise — a dry run is this function followed by a rollback.
 
     A row updates an existing authorization of its client when one matches — first by
-    auth_number, else by billing code + start date + end date — and creates one otherwise.
+    auth_number, else by billing code + start date + end date (when the row has a payer's number,
+    only an auth still carrying a generated number matches so) — and creates one otherwise.
     Cells equal to what is stored change nothing, so re-importing a file changes nothing.
     Blank cells clear optional fields (a blank remaining_units means "= allotted"); absent
     columns leave fields as they are. Read-only columns (pending_units, active, last_edited_*)

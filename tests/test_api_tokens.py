@@ -65,7 +65,8 @@ def test_token_is_stored_hashed_with_a_prefix_and_last_use(app, users):
         audit = db.session.scalar(sa.select(AuditRecord).where(
             AuditRecord.object_type == "api_token"))
         assert audit.changes["token_hash"] == [None, "(set)"]
-    assert ApiClient(app, secret).get("/billing-codes").status_code == 200
+    used = ApiClient(app, secret).get("/billing-codes")
+    assert used.status_code == 200 and used.headers["Cache-Control"] == "no-store"
     with app.app_context():
         assert db.session.scalar(sa.select(ApiToken.last_used_at)) is not None
 

@@ -153,6 +153,27 @@ def test_every_bad_row_is_reported_and_nothing_is_written(session, make, practic
     assert snapshot_tables(session, *TABLES) == before
 
 
+def test_rows_match_by_auth_number_then_by_code_and_dates(session, make, practice):
+    actor = make.actor("Support Staff")
+    by_number = edited(export_all(session), 0, allotted_units="15")  # =PAY-1, found
+    report = import_authorizations(session, actor, by_number, today=TODAY)
+    assert (len(report.updated), report.unchanged) == (1, 2)
+    # A-000001 is not in this file: code + dates find it, and it takes the payer's number.
+    typed = edited(export_all(session), 1, auth_number="PAY-2", remaining_units="7")
+    report = import_authorizations(session, actor, typed, today=TODAY)
+    assert (len(report.updated), report.unchanged, report.created) == (1, 2, [])
+    session.commit()
+    numbers = dict(session.execute(sa.select(Authorization.auth_number,
+                                             Authorization.remaining_units)).all())
+    assert numbers == {"=PAY-1": 9, "PAY-2": 7, "A-000002": 10}
+    assert session.scalar(sa.select(Authorization.allotted_units).where(
+        Authorization.auth_number == "=PAY-1")) == 15
+    # Same code and dates but another payer number: another authorization.
+    other = import_authorizations(session, actor, edited(typed, 1, auth_number="PAY-3"),
+                                  today=TODAY)
+    assert len(other.created) == 1 and other.ok
+
+
 def test_a_payer_not_on_file_and_mismatched_client_are_problems(session, make, practice):
     text = edited(export_all(session), 2, insurance_company="Acme Health")  # not Roe's payer
     text = edited(text, 0, client_first_name="Janet")  # client_id says Jane
