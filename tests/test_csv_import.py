@@ -1,13 +1,17 @@
 """Importing authorizations from a CSV in the export's columns: a dry run that reports every
 row's problems, an all-or-nothing import in one audit batch, re-importing that changes nothing,
 export → import round trips; from the command line and from the console."""
+import base64
 import csv
 import datetime as dt
 import io
+import re
+import zlib
 
 import pytest
 import sqlalchemy as sa
 
+from admin_views.imports import pack
 from conftest import Factory, snapshot_tables
 from extensions import db
 from models import AuditBatch, AuditRecord, Authorization, AuthGroup
@@ -267,7 +271,8 @@ def test_console_upload_check_confirm_import(app, web, practice):
     assert checked.status_code == 200 and "1 would be created" in html
     assert "Nothing has been written yet" in html
     assert count_auths(app) == 3
-    confirmed = support.post("/console/imports/", {"step": "import", "csv_text": text,
+    packed = re.search(r'name="csv_file" value="([^"]+)"', html).group(1)
+    confirmed = support.post("/console/imports/", {"step": "import", "csv_file": packed,
                                                    "filename": "auths.csv"})
     assert confirmed.status_code == 200 and "Imported auths.csv: 1 rows: 1 created" in \
         confirmed.get_data(as_text=True)
@@ -288,13 +293,19 @@ def test_console_shows_every_problem_and_needs_bulk_update_and_csrf(app, web, pr
     html = shown.get_data(as_text=True)
     assert shown.status_code == 422 and "2 problems" in html and "Nothing was imported" in html
     assert "there is no billing code “99999”" in html and "must be a whole number" in html
-    forced = support.post("/console/imports/", {"step": "import", "csv_text": text})
+    forced = support.post("/console/imports/", {"step": "import", "csv_file": pack(text)})
     assert forced.status_code == 422 and count_auths(app) == 3
-    no_token = support.post("/console/imports/", {"step": "import", "csv_text": text},
+    garbled = support.post("/console/imports/", {"step": "import", "csv_file": "x" * 40})
+    assert garbled.status_code == 400 and "check the file again" in garbled.get_data(
+        as_text=True)
+    bomb = support.post("/console/imports/", {"step": "import", "csv_file": base64.b64encode(
+        zlib.compress(b"a" * 6_000_000)).decode()})
+    assert bomb.status_code == 400
+    no_token = support.post("/console/imports/", {"step": "import", "csv_file": pack(text)},
                             csrf=False)
     assert no_token.status_code == 400
     billing = web("billing")
     billing.get("/console/tokens/")  # a page with a CSRF token: the refusal is not about CSRF
     assert billing.get("/console/imports/").status_code == 403
-    assert billing.post("/console/imports/", {"step": "import", "csv_text": text}
+    assert billing.post("/console/imports/", {"step": "import", "csv_file": pack(text)}
                         ).status_code == 403
