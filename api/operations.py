@@ -110,6 +110,16 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not a number")
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def parse_body(model: type[BaseModel]) -> BaseModel:
     if request.mimetype != "application/json":
         raise ApiError(400, "Send the body as JSON with “Content-Type: application/json”.")
@@ -127,6 +137,12 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         raise ApiError(400, "The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise ApiError(400, "The body must be a JSON object.")
+    try:
+        nul = _has_nul(data)
+    except RecursionError:
+        raise ApiError(400, "The body is nested too deeply.") from None
+    if nul:
+        raise ApiError(400, "The body contains a character that is not allowed (NUL).")
     try:
         return model.model_validate_json(text, strict=True)
     except PydanticError as exc:

@@ -183,6 +183,8 @@ MALFORMED_BODIES = [
     ({"data": "client_id=1", "content_type": "application/x-www-form-urlencoded"},
      "Content-Type: application/json"),
     ({"data": "[" * 100_000, "content_type": "application/json"}, "not valid JSON"),
+    ({"data": '{"billing_code": "90\\u00008"}', "content_type": "application/json"},
+     "not allowed (NUL)"),
 ]
 
 
