@@ -2,6 +2,8 @@
 profiles' users (fixtures: import them into a test module)."""
 from __future__ import annotations
 
+import contextvars
+
 import pytest
 
 from extensions import db
@@ -24,7 +26,10 @@ class ApiClient:
 
     def request(self, method: str, path: str, json=None, *, headers=None, **kw):
         url = path if path.startswith("/api/") else "/api/v1" + path
-        return self.http.open(url, method=method, json=json, headers=self.headers(headers), **kw)
+        # In an empty context: the request gets an app context (and a database session) of its
+        # own, as in production, even when the test holds one open (the `session` fixture).
+        return contextvars.Context().run(self.http.open, url, method=method, json=json,
+                                         headers=self.headers(headers), **kw)
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
