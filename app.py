@@ -122,7 +122,8 @@ def register_request_hooks(app: Flask) -> None:
     @app.before_request
     def _attach_actor():
         g.request_id = request.headers.get("X-Request-Id") or str(uuid.uuid4())
-        if current_user.is_authenticated:
+        # The API authenticates by bearer token only (api.auth): never by the console's cookie.
+        if request.blueprint != "api" and current_user.is_authenticated:
             set_actor(db.session, Actor.for_user(current_user, g.request_id))
 
     @app.after_request
@@ -146,6 +147,9 @@ def register_views(app: Flask) -> None:
     login_manager.user_loader(load_user)
     app.register_blueprint(auth_bp)
     init_admin(app)
+    from api import init_api
+
+    init_api(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -104,6 +104,33 @@ def register(app: Flask) -> None:
         click.echo(f"E-mail digest: sent to {len(sent)} of {len(digests)} recipients "
                    f"({alerts} new alerts).")
 
+    @authorizations.command("import")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+    def import_authorizations(file, dry_run) -> None:
+        """Import authorizations from a CSV in the export's columns (all rows or none)."""
+        from pathlib import Path
+
+        from rules.csv_io import import_authorizations as run
+
+        try:
+            text = Path(file).read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            fail(f"{file} is not UTF-8 text; save the spreadsheet as CSV UTF-8")
+        actor = Actor.system()
+        with acting_as(db.session, actor):
+            report = run(db.session, actor, text, source=Path(file).name)
+            if dry_run or not report.ok or not report.changed:
+                db.session.rollback()
+            else:
+                db.session.commit()
+        if not report.ok:
+            for problem in report.problems:
+                click.echo(str(problem), err=True)
+            fail(f"{len(report.problems)} problems; nothing was imported.")
+        click.echo(("Dry run: " if dry_run else "Imported: ") + report.summary(dry_run=dry_run)
+                   + (" Nothing was written." if dry_run else ""))
+
     app.cli.add_command(authorizations)
 
     users = AppGroup("users", help="Manage logins.")
@@ -128,5 +155,30 @@ def register(app: Flask) -> None:
             db.session.rollback()
             fail(exc.message)
         click.echo(f"User {username} created with profile {profile}.")
+
+    @users.command("token")
+    @click.argument("username")
+    @click.option("--name", default="command line", show_default=True,
+                  help="What the token is for (shown in the user's token list).")
+    def issue_token(username, name) -> None:
+        """Issue a personal API token for USERNAME and print only the token (shown once)."""
+        from sqlalchemy import func, select
+
+        from models import User
+        from rules.tokens import create_token
+
+        user = db.session.scalar(select(User).where(func.lower(User.username)
+                                                    == username.strip().lower()))
+        if user is None:
+            fail(f"no user is named {username}")
+        actor = Actor.system()
+        try:
+            with acting_as(db.session, actor):
+                issued = create_token(db.session, actor, user.id, name)
+                db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            fail(exc.message)
+        click.echo(issued.secret)
 
     app.cli.add_command(users)

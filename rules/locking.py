@@ -1,7 +1,7 @@
 """Locks for check-then-change of units.
 
-PostgreSQL: ``SELECT … FOR UPDATE OF authorizations`` in id order, so that two writers never
-deadlock. SQLite ignores FOR UPDATE: a writer takes the database's write lock up front with
+PostgreSQL: ``SELECT … FOR NO KEY UPDATE OF authorizations`` in id order, so that two writers
+never deadlock. SQLite ignores FOR UPDATE: a writer takes the database's write lock up front with
 ``BEGIN IMMEDIATE`` (pysqlite opens no transaction for plain SELECTs, so nothing was read inside
 a snapshot that could go stale) and holds it until commit."""
 from __future__ import annotations
@@ -37,7 +37,10 @@ def lock_authorizations(session: Session, ids: Iterable[int]) -> dict[int, Autho
     stmt = (select(Authorization).where(Authorization.id.in_(ids)).order_by(Authorization.id)
             .options(lazyload("*")).execution_options(populate_existing=True))
     if not is_sqlite(session):
-        stmt = stmt.with_for_update(of=Authorization)
+        # NO KEY UPDATE: a row lock that does not conflict with the KEY SHARE lock a foreign
+        # key takes (a new note or claim referring to this auth); plain FOR UPDATE would let two
+        # writers, each having inserted a note, deadlock on the same auth.
+        stmt = stmt.with_for_update(of=Authorization, key_share=True)
     return {a.id: a for a in session.scalars(stmt)}
 
 
@@ -50,5 +53,5 @@ def lock_notes(session: Session, ids: Iterable[int]) -> dict[int, Note]:
     stmt = (select(Note).where(Note.id.in_(ids)).order_by(Note.id)
             .options(lazyload("*")).execution_options(populate_existing=True))
     if not is_sqlite(session):
-        stmt = stmt.with_for_update(of=Note)
+        stmt = stmt.with_for_update(of=Note, key_share=True)
     return {n.id: n for n in session.scalars(stmt)}
