@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from models import ALERT_KIND_LABELS
-from rules.alert_inbox import open_alerts_for
+from rules.alerts import open_alerts_for
+from rules.clock import clinic_today
 from rules.permissions import RECEIVE_ALERTS
 
 from extensions import db
@@ -16,13 +17,14 @@ from .operations import operation
 @operation("GET", "/alerts", summary="My open alerts", tag="Alerts", response=s.AlertList,
            permission=RECEIVE_ALERTS,
            description="Open alerts (low units, expiring, no units left, expired) on the auths "
-                       "this user's profile receives alerts for, newest first; `acknowledged` "
+                       "this user's profile receives alerts for, most urgent first; `acknowledged` "
                        "says whether this user has acknowledged each.")
 def my_alerts():
-    items = open_alerts_for(db.session, current_actor(), current_user())
+    current_actor().require(RECEIVE_ALERTS, "receive authorization alerts")
+    alerts = open_alerts_for(db.session, current_user(), today=clinic_today(),
+                             include_acknowledged=True, limit=500)
     return {"items": [{
-        "id": i.alert.id, "kind": i.alert.kind, "label": ALERT_KIND_LABELS[i.alert.kind],
-        "authorization_id": i.authorization.id, "auth_number": i.authorization.auth_number,
-        "billing_code": i.authorization.billing_code.code,
-        "client_id": i.authorization.client_id, "opened_at": utc(i.alert.opened_at),
-        "acknowledged": i.acknowledged} for i in items]}
+        "id": row.alert_id, "kind": row.kind, "label": ALERT_KIND_LABELS[row.kind],
+        "authorization_id": row.authorization_id, "auth_number": row.auth_number,
+        "billing_code": row.code, "client_id": row.client_id, "opened_at": utc(row.opened_at),
+        "acknowledged": row.acknowledged} for row in alerts.rows]}
