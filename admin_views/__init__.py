@@ -24,3 +24,8 @@ def init_admin(app: Flask) -> Admin:
 
 #: Each area adds its screens: ``register(admin)``, in menu order.
 _REGISTRARS: list = []
+
+# Audit trail and My account come last in the menu.
+from . import account, audit  # noqa: E402
+
+_REGISTRARS += [audit.register, account.register]
