@@ -100,6 +100,26 @@ class SecureModelView(AccessMixin, ModelView):
     allow_edit = True
     allow_delete = True
 
+    def _populate_without_autoflush(self, form) -> None:
+        """Fill the model from the form with autoflush off: loading a collection (client
+        groups, codes) would otherwise flush half of the edit first, and one save would leave
+        two audit records."""
+        populate = form.populate_obj
+
+        def populate_obj(obj):
+            with self.session.no_autoflush:
+                populate(obj)
+
+        form.populate_obj = populate_obj
+
+    def create_model(self, form):
+        self._populate_without_autoflush(form)
+        return super().create_model(form)
+
+    def update_model(self, form, model):
+        self._populate_without_autoflush(form)
+        return super().update_model(form, model)
+
     def is_action_allowed(self, name: str) -> bool:
         if name == "delete":
             return self.can_delete
