@@ -120,6 +120,16 @@ class SecureModelView(AccessMixin, ModelView):
         self._populate_without_autoflush(form)
         return super().update_model(form, model)
 
+    #: The last page a list offers; a larger or negative ?page= (typed or forged) shows the
+    #: first page instead of overflowing the database's OFFSET.
+    MAX_PAGE = 100_000
+
+    def _get_list_extra_args(self):
+        args = super()._get_list_extra_args()
+        if not 0 <= (args.page or 0) <= self.MAX_PAGE:
+            args.page = 0
+        return args
+
     def is_action_allowed(self, name: str) -> bool:
         if name == "delete":
             return self.can_delete
