@@ -115,6 +115,13 @@ class _UserOptions:
         return iter([("system", "system")] + [(n, n) for n in dict.fromkeys(names)])
 
 
+class IdEqualFilter(IntEqualFilter):
+    """An id: a whole number the database can hold (a longer one is refused, not sent)."""
+
+    def validate(self, value) -> bool:
+        return super().validate(value) and abs(int(value)) <= MAX_ID
+
+
 def _type_options():
     return [(t, TYPE_LABELS[t]) for t in OBJECT_TYPES]
 
@@ -141,9 +148,9 @@ class AuditView(SecureModelView):
         FilterEqual(AuditRecord.actor_name, "User", options=_UserOptions()),
         FilterLike(AuditRecord.actor_name, "User name"),
         FilterEqual(AuditRecord.object_type, "Object type", options=_type_options),
-        IntEqualFilter(AuditRecord.object_id, "Object id"),
+        IdEqualFilter(AuditRecord.object_id, "Object id"),
         FilterLike(AuditRecord.object_label, "Object"),
-        IntEqualFilter(AuditRecord.client_id, "Client id"),
+        IdEqualFilter(AuditRecord.client_id, "Client id"),
         DateTimeBetweenFilter(AuditRecord.at, "Date"),
         FilterEqual(AuditRecord.batch_id, "Bulk operation"),
         FilterEqual(AuditRecord.request_id, "Request"),
@@ -199,7 +206,8 @@ class AuditView(SecureModelView):
 
     def _page(self) -> int:
         raw = request.args.get("page", "1")
-        return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
+        page = int(raw) if raw.isdigit() and len(raw) < 7 else 1
+        return max(page, 1)
 
     def _render_records(self, title: str, condition, *, subtitle: str = "", back=None):
         page = self._page()

@@ -31,6 +31,7 @@ log = logging.getLogger("authdesk.login")
 security_log = logging.getLogger("authdesk.security")
 
 DEFAULT_LOGIN_RATE_LIMIT = "20 per minute"
+MAX_ID = 2**31 - 1
 RATE_LIMITED = "Too many failed logins from this address; wait a minute and try again."
 LOCKED = (f"Too many failed attempts: this account is locked for "
           f"{int(LOCKOUT.total_seconds() // 60)} minutes.")
@@ -40,9 +41,12 @@ def load_user(user_id: str):
     """Flask-Login: ``id:session_token``; a stale token or a disabled user is logged out."""
     try:
         raw_id, token = user_id.split(":", 1)
-        user = db.session.get(User, int(raw_id))
-    except (ValueError, TypeError, OverflowError):
+        number = int(raw_id)
+    except (ValueError, TypeError):
         return None
+    if not 0 < number <= MAX_ID:  # beyond what the database holds: no such user
+        return None
+    user = db.session.get(User, number)
     if user is None or not user.active or user.session_token != token:
         return None
     if user.is_demo and not current_app.config["AUTHDESK_DEMO"]:
