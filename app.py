@@ -151,6 +151,8 @@ def register_request_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config.get("SESSION_COOKIE_SECURE"):  # served over HTTPS: browsers stay on it
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         response.headers["X-Request-Id"] = g.get("request_id", "")
         return response
 

@@ -23,8 +23,8 @@ from wtforms.validators import DataRequired, Length
 
 from extensions import db, limiter
 from models import User, utcnow
-from rules.users import (LOCKOUT, MAX_FAILED_LOGINS, demo_usernames, is_locked,
-                         record_failed_login, record_login, verify_password)
+from rules.users import (LOCKOUT, demo_usernames, is_locked, record_failed_login, record_login,
+                         verify_password)
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger("authdesk.login")

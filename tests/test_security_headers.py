@@ -38,6 +38,7 @@ def test_the_session_cookie_is_httponly_and_samesite_lax(web, users):
     [session_cookie] = [c for c in set_cookies(response) if c.startswith("session=")]
     assert "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
     assert "Secure" not in session_cookie  # tests run over http
+    assert "Strict-Transport-Security" not in response.headers
 
 
 @pytest.mark.parametrize("overrides, secure", [
@@ -71,6 +72,7 @@ def test_a_production_app_sends_a_secure_cookie(monkeypatch, database_url, tmp_p
     assert response.status_code == 302
     [session_cookie] = [c for c in set_cookies(response) if c.startswith("session=")]
     assert "Secure" in session_cookie and "HttpOnly" in session_cookie
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
     with app.app_context():
         from extensions import db
         db.session.remove()
