@@ -17,7 +17,7 @@ from extensions import db
 from models import AuditBatch, AuditRecord, User
 from rules.audit import AUDITED, OBJECT_TYPES
 from rules.errors import FIELD_LABELS
-from rules.permissions import VIEW_AUDIT
+from rules.permissions import PERMISSIONS, VIEW_AUDIT
 
 from .base import SecureModelView, expose
 
@@ -25,6 +25,10 @@ from .base import SecureModelView, expose
 MAX_ID = 2**31 - 1
 HISTORY_PAGE_SIZE = 100
 
+#: Names of fields that rules.errors.FIELD_LABELS does not cover.
+LABELS = {"dob": "Date of birth", "password_hash": "Password", "sort_order": "Order",
+          "is_demo": "Demo login", "rules": "Permissions", "codes": "Billing codes",
+          "id": "Id"}
 _MODEL_OF_TYPE = {object_type: model for model, (object_type, _, _) in AUDITED.items()}
 TYPE_LABELS = {t: t.replace("_", " ").capitalize() for t in OBJECT_TYPES}
 
@@ -64,12 +68,14 @@ class ChangeFormatter:
             rows = db.session.scalars(select(model).where(model.id.in_(sorted(ids))))
             self._names[model] = {row.id: str(row) for row in rows}
 
-    def _value(self, model, value) -> str:
+    def _value(self, model, value, field: str = "") -> str:
         if value is None:
             return "—"
         if isinstance(value, bool):
             return "yes" if value else "no"
         if isinstance(value, list):
+            if field == "rules":  # a profile's permission codes, as the profile form names them
+                value = [PERMISSIONS.get(v, v) for v in value]
             return ", ".join(str(v) for v in value) or "(none)"
         if model is not None and isinstance(value, int):
             name = self._names.get(model, {}).get(value)
@@ -81,9 +87,11 @@ class ChangeFormatter:
         out = []
         for field, pair in (record.changes or {}).items():
             before, after = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
-            label = FIELD_LABELS.get(field) or field.removesuffix("_id").replace("_", " ")
-            out.append((label[:1].upper() + label[1:], self._value(refs.get(field), before),
-                        self._value(refs.get(field), after)))
+            label = (FIELD_LABELS.get(field) or LABELS.get(field)
+                     or field.removesuffix("_id").replace("_", " "))
+            model = refs.get(field)
+            out.append((label[:1].upper() + label[1:], self._value(model, before, field),
+                        self._value(model, after, field)))
         return out
 
     def html(self, record) -> Markup:

@@ -173,3 +173,23 @@ def test_history_pages_long_histories(session, web, make):
     assert "Page 1 of 2" in first and "Page 2 of 2" in last
     assert len(re.findall(r"<td>update</td>", first)) == 99  # the create is on page 1 too
     assert len(re.findall(r"<td>update</td>", last)) == 6
+
+
+def test_permissions_and_fields_are_named_as_on_the_forms(session, web, users):
+    from models import Profile
+
+    billing = session.scalar(sa.select(Profile).where(Profile.name == "Billing"))
+    billing.permissions = billing.permissions | {"view_audit"}
+    session.commit()
+    html = web("admin").get(f"/console/audit/history/profile/{billing.id}").get_data(
+        as_text=True)
+    assert "Permissions" in html and "View the audit trail" in html
+    assert "view_audit" not in html
+
+def test_client_fields_are_named_in_plain_words(session, web, make):
+    make.client("Garcia", division=Division(name="North Clinic"))
+    session.commit()
+    html = web("admin").get("/console/audit/?flt0_object_type_equals=client").get_data(
+        as_text=True)
+    assert "Date of birth" in html and "1990-01-01" in html and "Dob" not in html
+    assert "North Clinic (#" in html  # the division by name, not only its id
