@@ -47,6 +47,9 @@ def load_config(overrides: dict | None = None) -> dict:
         # several gunicorn workers use a shared store, e.g. redis://host:6379 (pip install redis).
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "LOGIN_RATE_LIMIT": os.environ.get("AUTHDESK_LOGIN_RATE_LIMIT", "20 per minute"),
+        # Reverse proxies in front of the app (nginx: 1): their X-Forwarded-For/-Proto are
+        # trusted, so the login limit counts the client's address, not the proxy's.
+        "PROXY_HOPS": int(os.environ.get("AUTHDESK_PROXY_HOPS", "0")),
         "SMTP_HOST": os.environ.get("SMTP_HOST"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "authdesk@localhost"),
@@ -98,6 +101,11 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(
             parents=True, exist_ok=True)
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_request_hooks(app)
     register_views(app)

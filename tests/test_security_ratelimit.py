@@ -68,3 +68,25 @@ def test_the_limiter_store_is_configurable(app, monkeypatch):
     config = load_config({"TESTING": True})
     assert config["RATELIMIT_STORAGE_URI"] == "redis://cache.internal:6379/0"
     assert config["LOGIN_RATE_LIMIT"] == "10 per minute"
+
+
+def test_behind_a_proxy_the_clients_address_is_limited(app_config, users):
+    """Without PROXY_HOPS every client behind nginx would share the proxy's address."""
+    from app import create_app
+    from conftest import WebClient
+    from extensions import db
+
+    proxied = create_app({**app_config, "PROXY_HOPS": 1})
+    try:
+        attacker, colleague = WebClient(proxied), WebClient(proxied)
+        for client, address in ((attacker, "203.0.113.50"), (colleague, "203.0.113.51")):
+            client.http.environ_base.update(REMOTE_ADDR="10.0.0.1",
+                                            HTTP_X_FORWARDED_FOR=address)
+        for _ in range(3):
+            attacker.login("nobody", "wrong password!")
+        assert attacker.login("support", PASSWORD).status_code == 429
+        assert colleague.login("support", PASSWORD).status_code == 302
+    finally:
+        with proxied.app_context():
+            db.session.remove()
+            db.engine.dispose()
