@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import uuid
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -17,6 +18,7 @@ from extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("authdesk")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,35}")
 
 
 class ConfigError(RuntimeError):
@@ -41,7 +43,13 @@ def load_config(overrides: dict | None = None) -> dict:
         # Demo mode: the demo logins may exist and log in. Never on in production.
         "AUTHDESK_DEMO": _flag("AUTHDESK_DEMO"),
         "IDLE_TIMEOUT_MINUTES": int(os.environ.get("AUTHDESK_IDLE_TIMEOUT_MINUTES", "30")),
+        # Where Flask-Limiter counts login attempts per address: memory:// is per process; with
+        # several gunicorn workers use a shared store, e.g. redis://host:6379 (pip install redis).
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "LOGIN_RATE_LIMIT": os.environ.get("AUTHDESK_LOGIN_RATE_LIMIT", "20 per minute"),
+        # Reverse proxies in front of the app (nginx: 1): their X-Forwarded-For/-Proto are
+        # trusted, so the login limit counts the client's address, not the proxy's.
+        "PROXY_HOPS": int(os.environ.get("AUTHDESK_PROXY_HOPS", "0")),
         "SMTP_HOST": os.environ.get("SMTP_HOST"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "authdesk@localhost"),
@@ -93,6 +101,11 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(
             parents=True, exist_ok=True)
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_request_hooks(app)
     register_views(app)
@@ -120,8 +133,19 @@ def register_request_hooks(app: Flask) -> None:
     from rules.audit import set_actor
 
     @app.before_request
+    def _refuse_nul_characters():
+        # No field takes a NUL character and PostgreSQL cannot store one: refuse it up front
+        # rather than fail in the database.
+        for values in (request.args, request.form):
+            for key, value in values.items(multi=True):
+                if "\x00" in key or "\x00" in value:
+                    abort(400, description="The request contains an invalid character (NUL).")
+
+    @app.before_request
     def _attach_actor():
-        g.request_id = request.headers.get("X-Request-Id") or str(uuid.uuid4())
+        # A proxy's request id is kept when it looks like one (it lands in audit records).
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
         # The API authenticates by bearer token only (api.auth): never by the console's cookie.
         if request.blueprint != "api" and current_user.is_authenticated:
             set_actor(db.session, Actor.for_user(current_user, g.request_id))
@@ -136,6 +160,8 @@ def register_request_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config.get("SESSION_COOKIE_SECURE"):  # served over HTTPS: browsers stay on it
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         response.headers["X-Request-Id"] = g.get("request_id", "")
         return response
 

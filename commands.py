@@ -181,4 +181,21 @@ def register(app: Flask) -> None:
             fail(exc.message)
         click.echo(issued.secret)
 
+    @users.command("disable-demo")
+    def disable_demo() -> None:
+        """Disable every demo login (their password is published); a production app refuses
+        to serve while one is active."""
+        from models import User
+        from rules.users import demo_usernames, set_active
+
+        actor = Actor.system()
+        with acting_as(db.session, actor):
+            names = demo_usernames(db.session)
+            for name in names:
+                user = db.session.scalar(db.select(User).where(User.username == name))
+                set_active(db.session, actor, user.id, False)
+            db.session.commit()
+        click.echo(f"Disabled {len(names)} demo logins: {', '.join(names)}." if names
+                   else "No active demo login.")
+
     app.cli.add_command(users)

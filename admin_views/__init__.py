@@ -6,7 +6,7 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from . import alerts, imports, notes, tokens
+from . import account, alerts, audit, imports, notes, tokens
 from .home import HomeView
 
 
@@ -25,4 +25,5 @@ def init_admin(app: Flask) -> Admin:
 
 #: Each area adds its screens: ``register(admin)``, in menu order.
 _REGISTRARS: list = []
-_REGISTRARS += [notes.register, alerts.register, imports.register, tokens.register]
+_REGISTRARS += [notes.register, alerts.register, imports.register, tokens.register,
+                audit.register, account.register]  # audit and My account last

@@ -100,6 +100,36 @@ class SecureModelView(AccessMixin, ModelView):
     allow_edit = True
     allow_delete = True
 
+    def _populate_without_autoflush(self, form) -> None:
+        """Fill the model from the form with autoflush off: loading a collection (client
+        groups, codes) would otherwise flush half of the edit first, and one save would leave
+        two audit records."""
+        populate = form.populate_obj
+
+        def populate_obj(obj):
+            with self.session.no_autoflush:
+                populate(obj)
+
+        form.populate_obj = populate_obj
+
+    def create_model(self, form):
+        self._populate_without_autoflush(form)
+        return super().create_model(form)
+
+    def update_model(self, form, model):
+        self._populate_without_autoflush(form)
+        return super().update_model(form, model)
+
+    #: The last page a list offers; a larger or negative ?page= (typed or forged) shows the
+    #: first page instead of overflowing the database's OFFSET.
+    MAX_PAGE = 100_000
+
+    def _get_list_extra_args(self):
+        args = super()._get_list_extra_args()
+        if not 0 <= (args.page or 0) <= self.MAX_PAGE:
+            args.page = 0
+        return args
+
     def is_action_allowed(self, name: str) -> bool:
         if name == "delete":
             return self.can_delete

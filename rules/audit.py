@@ -45,9 +45,11 @@ AUDITED: dict[type, tuple[str, frozenset[str], frozenset[str]]] = {
     Provider: ("provider", frozenset(), frozenset()),
     Profile: ("profile", frozenset(), frozenset()),
     # Login bookkeeping is not an edit of the user; logins are logged separately.
+    # The session token only says which logins are still valid: a logout renews it, which is
+    # not an edit of the user (a password change or a disabled user shows in its own field).
     User: ("user", frozenset({"failed_logins", "locked_until", "last_login_at", "last_digest_at",
-                              "created_at"}),
-           frozenset({"password_hash", "session_token"})),
+                              "created_at", "session_token"}),
+           frozenset({"password_hash"})),
     ApiToken: ("api_token", frozenset({"last_used_at", "created_at"}),
                frozenset({"token_hash"})),
 }
@@ -56,6 +58,24 @@ AUDITED: dict[type, tuple[str, frozenset[str], frozenset[str]]] = {
 OWNED_COLLECTIONS = frozenset({"rules"})
 
 OBJECT_TYPES = sorted(t for t, _, _ in AUDITED.values())
+
+
+def _keep_old_value(target, value, oldvalue, initiator):
+    return value
+
+
+def _track_old_values() -> None:
+    """Make the ORM load an attribute's old value before it is replaced, even when the object
+    was expired (after a commit): otherwise an edit of an expired object would be recorded as
+    "(nothing) → new value". Costs one SELECT per expired object on its first change."""
+    for model, (_, exclude, _) in AUDITED.items():
+        for prop in inspect(model).column_attrs:
+            if prop.key not in exclude:
+                event.listen(getattr(model, prop.key), "set", _keep_old_value,
+                             active_history=True, retval=True)
+
+
+_track_old_values()
 
 
 def set_actor(session: Session, actor: Actor | None) -> None:
@@ -101,9 +121,12 @@ def end_batch(session: Session) -> None:
 
 @contextmanager
 def audit_batch(session: Session, actor: Actor, kind: str, description: str = "", **kw):
+    """One bulk operation: its records carry the batch id and name the batch's actor."""
     batch = begin_batch(session, actor, kind, description, **kw)
     try:
-        yield batch
+        with acting_as(session, actor):
+            yield batch
+            session.flush()  # what the block changed is recorded inside the batch
     finally:
         end_batch(session)
 
@@ -145,11 +168,36 @@ def record_rows(session: Session, actor: Actor, rows: list[dict]) -> int:
     return len(rows)
 
 
-def _label(obj) -> str:
+def _ref(session: Session, model, ref_id):
+    """The referenced row (from the identity map when loaded): a new object's relationships are
+    not loaded yet when the flush is recorded, its foreign keys are."""
+    return session.get(model, ref_id) if ref_id is not None else None
+
+
+def _label(session: Session, obj) -> str:
+    """How a person names the object, e.g. "A-000012 (90834) – Smith, Alex"."""
     try:
         if isinstance(obj, Authorization):
-            return f"{obj.auth_number} ({obj.billing_code.code}) – {obj.client}"
-        return str(obj)[:255]
+            code = _ref(session, BillingCode, obj.billing_code_id)
+            client = _ref(session, Client, obj.client_id)
+            label = f"{obj.auth_number} ({code.code if code else '?'}) – {client}"
+        elif isinstance(obj, Note):
+            code = _ref(session, BillingCode, obj.billing_code_id)
+            client = _ref(session, Client, obj.client_id)
+            when = obj.service_date.isoformat() if obj.service_date else "?"
+            label = (f"Note N-{obj.id} ({code.code if code else '?'}, {when}) – {client}")
+        elif isinstance(obj, ClientPayer):
+            payer = _ref(session, InsuranceCompany, obj.insurance_company_id)
+            client = _ref(session, Client, obj.client_id)
+            label = f"{payer}{' (primary)' if obj.is_primary else ''} for {client}"
+        elif isinstance(obj, User):
+            label = f"{obj.full_name} ({obj.username})"
+        elif isinstance(obj, ApiToken):
+            user = _ref(session, User, obj.user_id)
+            label = f"API token “{obj.name}” ({obj.prefix}…) of {user}"
+        else:
+            label = str(obj)
+        return label[:255]
     except Exception:  # a label must never break a save
         return f"{type(obj).__name__} #{getattr(obj, 'id', '?')}"
 
@@ -237,7 +285,7 @@ def _audit_after_flush(session: Session, flush_context) -> None:
             pending.append({
                 "object_type": object_type,
                 "object_id": getattr(obj, "id", None),
-                "object_label": _label(obj),
+                "object_label": _label(session, obj),
                 "action": annotation[0] if annotation and action == "update" else action,
                 "comment": annotation[1] if annotation else None,
                 "changes": changes,

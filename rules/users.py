@@ -1,8 +1,11 @@
-"""Users and passwords: hashing (scrypt, werkzeug's default), the minimum length, and ending a
-user's sessions when their password changes or they are disabled."""
+"""Users and passwords: hashing (scrypt, werkzeug's default), the minimum length, locking an
+account after repeated failed logins, and ending a user's sessions when their password changes
+or they are disabled."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import datetime as dt
+
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -13,6 +16,9 @@ from .errors import NotFound, ValidationError
 from .permissions import MANAGE_USERS
 
 MIN_PASSWORD_LENGTH = 12
+#: Failed logins in a row that lock an account, and for how long.
+MAX_FAILED_LOGINS = 5
+LOCKOUT = dt.timedelta(minutes=15)
 #: A hash checked against when the username is unknown, so both take as long.
 _DUMMY_HASH = generate_password_hash("authdesk-timing-equaliser")
 
@@ -86,3 +92,33 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> Us
         user.rotate_session_token()
     session.flush()
     return user
+
+
+def is_locked(user: User, now: dt.datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
+def record_failed_login(session: Session, user: User, now: dt.datetime) -> bool:
+    """Count a failed login; the MAX_FAILED_LOGINS-th in a row locks the account for LOCKOUT.
+    The count is one UPDATE, so concurrent attempts (several workers) are all counted. Returns
+    whether the account is now locked. Login bookkeeping, not an edit: it is not audited."""
+    failures = session.execute(
+        update(User).where(User.id == user.id)
+        .values(failed_logins=User.failed_logins + 1).returning(User.failed_logins)).scalar()
+    if failures is not None and failures >= MAX_FAILED_LOGINS:
+        session.execute(update(User).where(User.id == user.id)
+                        .values(failed_logins=0, locked_until=now + LOCKOUT))
+        return True
+    return False
+
+
+def record_login(session: Session, user: User, now: dt.datetime) -> None:
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    session.flush()
+
+
+def demo_usernames(session: Session) -> list[str]:
+    """Active demo logins (their password is published): none may exist in production."""
+    return list(session.scalars(select(User.username).where(User.is_demo.is_(True),
+                                                            User.active.is_(True))
+                                .order_by(User.username)))

@@ -8,6 +8,7 @@ creates one scratch database per test process and empties it between tests. An u
 PostgreSQL is an error, never a skip."""
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import os
 import re
@@ -227,8 +228,19 @@ class WebClient:
         self.http = app.test_client()
         self.token: str | None = None
 
+    def _request(self, method, url, **kw):
+        # Each request gets its own app context, as in production, even while the test holds
+        # one (the `session` fixture): otherwise Flask reuses the test's context and `g` —
+        # Flask-Login's user, the CSRF token, the actor — carries over between requests.
+        def run():
+            response = getattr(self.http, method)(url, **kw)
+            response.get_data()  # a streamed body (CSV export) is produced in that context too
+            return response
+
+        return contextvars.Context().run(run)
+
     def get(self, url, **kw):
-        response = self.http.get(url, **kw)
+        response = self._request("get", url, **kw)
         match = CSRF_RE.search(response.get_data(as_text=True)) if response.mimetype == \
             "text/html" else None
         if match:
@@ -238,13 +250,15 @@ class WebClient:
     def csrf(self) -> str:
         if self.token is None:
             self.get("/login")
+        if self.token is None:  # logged in: /login redirects; the console's logout form has one
+            self.get("/console/")
         return self.token
 
     def post(self, url, data=None, *, csrf: bool = True, **kw):
         data = dict(data or {})
         if csrf:
             data.setdefault("csrf_token", self.csrf())
-        response = self.http.post(url, data=data, **kw)
+        response = self._request("post", url, data=data, **kw)
         match = CSRF_RE.search(response.get_data(as_text=True)) if response.mimetype == \
             "text/html" else None
         if match:

@@ -96,13 +96,13 @@ def test_a_disabled_users_tokens_stop_working(app, users):
 def test_api_writes_are_audited_as_the_tokens_user(app, api, users):
     response = api("support").post("/clients", {"first_name": "Sam", "last_name": "Lee",
                                                 "dob": "2001-02-03"},
-                                   headers={"X-Request-Id": "req-42"})
+                                   headers={"X-Request-Id": "req-000042"})
     assert response.status_code == 201
     with app.app_context():
         record = db.session.scalar(sa.select(AuditRecord).where(
             AuditRecord.object_type == "client"))
         assert (record.actor_name, record.actor_id, record.request_id, record.action) == (
-            "Support", users["support"], "req-42", "create")
+            "Support", users["support"], "req-000042", "create")
 
 
 # ---------------------------------------------------------------- the console screen
