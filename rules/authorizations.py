@@ -246,7 +246,8 @@ def update_authorization(session: Session, actor: Actor, auth_id: int, fields: d
 def delete_authorization(session: Session, actor: Actor, auth_id: int) -> None:
     """Delete an authorization that no note ever drew on."""
     actor.require(EDIT_AUTHORIZATIONS, "delete authorizations")
-    auth = lock_authorizations(session, [auth_id]).get(auth_id)
+    # Exclusive: a note being written on it right now must commit (and be counted) first.
+    auth = lock_authorizations(session, [auth_id], exclusive=True).get(auth_id)
     if auth is None:
         raise NotFound(f"Authorization #{auth_id} does not exist (it may have been deleted).")
     used = session.scalar(select(func.count()).select_from(NoteClaim)

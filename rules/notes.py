@@ -17,7 +17,7 @@ from .availability import (default_choice, reason_not_usable, usable_authorizati
 from .billing import charge_for, is_inpatient, payer_for
 from .clock import clinic_today
 from .errors import Conflict, NotFound, NotUsable, PermissionDenied, ValidationError
-from .locking import lock_notes
+from .locking import lock_claimed_authorizations, lock_client_authorizations, lock_notes
 from .permissions import RELEASE_NOTES, VIEW_ALL_NOTES, VOID_NOTES, WRITE_NOTES
 
 NOTE_FIELDS = ("client_id", "provider_id", "service_date", "billing_code_id",
@@ -172,6 +172,7 @@ def update_note(session: Session, actor: Actor, note_id: int, fields: dict, *,
     if not moves_units:
         note.comment = after["comment"]
     else:
+        lock_client_authorizations(session, note.client_id)
         unit_rules.unclaim(session, actor, note, today=today, why=f"{note.label} edited")
         code_changed = after["billing_code_id"] != note.billing_code_id
         auth = choose_authorization(
@@ -222,6 +223,8 @@ def release_notes(session: Session, actor: Actor, note_ids: list[int], *,
     if problems:
         raise Conflict(f"No note was released: {len(problems)} of {len(ids)} cannot be.",
                        details=problems)
+
+    lock_claimed_authorizations(session, ids)
 
     def release_all():
         now = utcnow()
