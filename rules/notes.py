@@ -208,7 +208,11 @@ def release_notes(session: Session, actor: Actor, note_ids: list[int], *,
     """Release drafts: their units move from pending to used. All or nothing: if any note
     cannot be released, none is, and the error names each one and why."""
     actor.require(RELEASE_NOTES, "release notes")
-    ids = sorted({int(i) for i in note_ids})
+    try:
+        # The ids of a bulk action arrive as text; "N-12", "" or None is a bad request.
+        ids = sorted({v.whole_number(i, minimum=1, maximum=2**31 - 1) for i in note_ids})
+    except ValueError:
+        raise ValidationError("Choose notes by their numbers.") from None
     if not ids:
         raise ValidationError("Choose at least one note to release.")
     today = today or clinic_today()
