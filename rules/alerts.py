@@ -13,6 +13,7 @@ from sqlalchemy import Date, and_, exists, insert, literal, not_, select, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from models import EXHAUSTED, EXPIRED, EXPIRING, UNITS, Alert, Authorization, utcnow
 
@@ -42,27 +43,33 @@ def _end_within_days(today: dt.date):
 
 
 class DatePlusDays(ColumnElement):
-    """A fixed date plus a number of days from a column, as a SQL date on both databases."""
+    """A fixed date plus a number of days from a column, as a SQL date on both databases.
 
-    inherit_cache = False
+    The date is a bound parameter and both parts are traversed, so statements using it are
+    compiled once and cached like any other (every unit movement syncs alerts)."""
+
+    inherit_cache = True
     type = Date()
+    _traverse_internals = [("day", InternalTraversal.dp_clauseelement),
+                           ("days_column", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, day: dt.date, days_column):
-        self.day = day
+        # SQLite's Date binds as 'YYYY-MM-DD', the form its date() function reads.
+        self.day = literal(day, Date())
         self.days_column = days_column
 
 
 @compiles(DatePlusDays, "sqlite")
 def _date_plus_sqlite(element, compiler, **kw):
     days = compiler.process(element.days_column, **kw)
-    day = compiler.process(literal(element.day.isoformat()), **kw)
+    day = compiler.process(element.day, **kw)
     return f"date({day}, '+' || {days} || ' days')"
 
 
 @compiles(DatePlusDays)
 def _date_plus_default(element, compiler, **kw):
     days = compiler.process(element.days_column, **kw)
-    day = compiler.process(literal(element.day), **kw)
+    day = compiler.process(element.day, **kw)
     return f"(CAST({day} AS DATE) + {days})"
 
 
@@ -99,7 +106,7 @@ def sync_alerts(session: Session, today: dt.date, auth_ids=None) -> dict[str, in
             insert(Alert.__table__).from_select(["authorization_id", "kind", "opened_at"], to_open)
             .execution_options(preserve_rowcount=True)
         ).rowcount or 0
-        still_holds = select(Authorization.id).where(cond)
+        still_holds = select(Authorization.id).where(scope)
         close = (update(Alert.__table__).where(Alert.kind == kind, Alert.closed_at.is_(None),
                                      Alert.authorization_id.not_in(still_holds))
                  .values(closed_at=now).execution_options(synchronize_session=False))
