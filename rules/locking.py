@@ -1,11 +1,15 @@
 """Locks for check-then-change of units.
 
 PostgreSQL: ``SELECT … FOR NO KEY UPDATE OF authorizations`` in id order, so that two writers
-never deadlock. Not plain FOR UPDATE: inserting a note, a note claim or an alert checks its foreign
-key with FOR KEY SHARE on the authorization, which FOR UPDATE conflicts with — two notes on one
-auth each inserted (key share), then each waited for the other's key share (a deadlock). FOR NO KEY
-UPDATE (what PostgreSQL's own UPDATE of non-key columns takes) does not conflict with key share and
-still excludes every other writer; deleting an auth asks for the exclusive lock. SQLite ignores FOR UPDATE: a writer takes the database's write lock up front with
+never deadlock. Not plain FOR UPDATE: inserting a note, a note claim or an alert checks its
+foreign key with FOR KEY SHARE on the authorization, which FOR UPDATE conflicts with — two notes
+on one auth each inserted (key share), then each waited for the other's key share (a deadlock).
+FOR NO KEY UPDATE (what PostgreSQL's own UPDATE of non-key columns takes) does not conflict with
+key share and still excludes every other writer; deleting an auth asks for the exclusive lock.
+A rule takes all the auth locks it needs in one call (one sorted statement), never several
+calls in an order of its own.
+
+SQLite ignores FOR UPDATE: a writer takes the database's write lock up front with
 ``BEGIN IMMEDIATE`` (pysqlite opens no transaction for plain SELECTs, so nothing was read inside
 a snapshot that could go stale) and holds it until commit."""
 from __future__ import annotations

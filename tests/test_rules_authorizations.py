@@ -4,7 +4,6 @@ file, billing code fixed once notes exist, no delete with notes, no unmanaged wh
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 import sqlalchemy as sa

@@ -185,3 +185,41 @@ def test_draft_edits_switching_auths_in_opposite_directions(app, session, make):
     assert [session.get(Authorization, x.id).pending_units for x in (a, b)] == \
         [3 * THREADS // 2, 3 * THREADS // 2]
     check_invariants(session, [a.id, b.id])
+
+
+def test_deleting_an_auth_waits_for_a_note_being_written_on_it(app, session, make):
+    """While a note on the auth is uncommitted, a delete waits for it — then refuses."""
+    from rules import Conflict
+    from rules.authorizations import delete_authorization
+
+    client, provider, actor = make.client(), make.provider(), make.actor()
+    auth = make.auth(client, allotted_units=5)
+    session.commit()
+    auth_id = auth.id
+    create_note(session, actor, {"client_id": client.id, "provider_id": provider.id,
+                                 "authorization_id": auth_id, "service_date": TODAY,
+                                 "units": 1}, today=TODAY)
+    started = threading.Event()
+    results = []
+
+    def delete():
+        with app.app_context():
+            with acting_as(db.session, actor):
+                started.set()
+                try:
+                    delete_authorization(db.session, actor, auth_id)
+                    db.session.commit()
+                    results.append("deleted")
+                except Exception as exc:
+                    db.session.rollback()
+                    results.append(exc)
+
+    thread = threading.Thread(target=delete)
+    thread.start()
+    started.wait(5)
+    thread.join(0.3)
+    assert thread.is_alive(), "the delete did not wait for the note's transaction"
+    session.commit()
+    thread.join(20)
+    assert len(results) == 1 and isinstance(results[0], Conflict), results
+    assert session.get(Authorization, auth_id) is not None

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import sqlalchemy as sa
 
 from conftest import TODAY, snapshot_tables
 from models import Alert, AuditRecord, Authorization, Note, NoteClaim
 from rules import Actor, Conflict, DomainError
+from rules.authorizations import update_authorization
 from rules.notes import (create_note, delete_note, release_note, release_notes, update_note,
                          void_note)
 
@@ -256,3 +256,55 @@ def test_every_change_of_a_note_records_who_and_when(session, make, chart):
     assert (note.last_edited_by, note.voided_by, note.void_reason) == \
         ("Dana Reyes", "Dana Reyes", "wrong day")
     assert note.created_by == "Dana Reyes"
+
+
+# --- Decisions: overrides and voids -------------------------------------------------------------
+
+def test_an_override_is_recorded_and_overdraws_until_back_within_units(session, make):
+    client, provider = make.client(), make.provider()
+    admin = Actor(user_id=1, name="Avery Admin", permissions=make.actor().permissions)
+    by_void = make.auth(client, "90834", allotted_units=4, remaining_units=1)
+    by_edit = make.auth(client, "90837", allotted_units=4, remaining_units=1)
+
+    def write(auth, units, reason=None):
+        return create_note(session, admin, {
+            "client_id": client.id, "provider_id": provider.id, "authorization_id": auth.id,
+            "service_date": TODAY, "units": units}, override_reason=reason, today=TODAY)
+
+    note = write(by_void, 3, "Payer approved 2 more by phone, ref 4471")
+    assert (note.override_by, note.override_reason) == \
+        ("Avery Admin", "Payer approved 2 more by phone, ref 4471")
+    assert note.override_at is not None
+    assert (by_void.remaining_units, by_void.pending_units, by_void.overdrawn) == (1, 3, True)
+    release_note(session, admin, note.id, today=TODAY)
+    assert (by_void.remaining_units, by_void.pending_units, by_void.overdrawn) == (-2, 0, True)
+    session.commit()
+    with pytest.raises(DomainError) as exc:
+        write(by_void, 1)
+    assert str(exc.value) == (f"Authorization {by_void.auth_number} (90834) has no units left; "
+                              "this note needs 1.")
+    session.rollback()
+    void_note(session, admin, note.id, "Payer withdrew the approval", today=TODAY)
+    assert (by_void.remaining_units, by_void.pending_units, by_void.overdrawn) == (1, 0, False)
+
+    other = write(by_edit, 2, "Court-ordered sessions")
+    assert by_edit.overdrawn
+    # New units from the payer: remaining typed back above pending ends the overdraft.
+    update_authorization(session, admin, by_edit.id, {"allotted_units": 8, "remaining_units": 5},
+                         today=TODAY)
+    assert (by_edit.remaining_units, by_edit.pending_units, by_edit.overdrawn) == (5, 2, False)
+    assert other.override_by == "Avery Admin"
+
+
+def test_voiding_never_takes_remaining_above_allotted(session, make):
+    client, provider, admin = make.client(), make.provider(), make.actor()
+    auth = make.auth(client, allotted_units=5)
+    note = create_note(session, admin, {
+        "client_id": client.id, "provider_id": provider.id, "authorization_id": auth.id,
+        "service_date": TODAY, "units": 2}, today=TODAY)
+    release_note(session, admin, note.id, today=TODAY)
+    assert auth.remaining_units == 3
+    # Support corrects remaining by hand (the payer's count), then the note is voided.
+    update_authorization(session, admin, auth.id, {"remaining_units": 4}, today=TODAY)
+    void_note(session, admin, note.id, "Duplicate", today=TODAY)
+    assert (auth.allotted_units, auth.remaining_units) == (5, 5)
