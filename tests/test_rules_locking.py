@@ -223,3 +223,46 @@ def test_deleting_an_auth_waits_for_a_note_being_written_on_it(app, session, mak
     thread.join(20)
     assert len(results) == 1 and isinstance(results[0], Conflict), results
     assert session.get(Authorization, auth_id) is not None
+
+
+def test_the_daily_job_while_users_claim_units(app, session, make):
+    """The job flips ten auths of one group (they all end today) back and forth while users
+    claim units on them. The auths' newest row versions are stored highest id first, so a
+    table scan meets them in the opposite order to the users' locks."""
+    from rules.status import refresh_status
+
+    client, provider, actor = make.client(), make.provider(), make.actor()
+    group = session.scalar(sa.select(AuthGroup).where(AuthGroup.name == "Auth Group 1"))
+    codes = ("90832", "90834", "90837", "90853", "90846", "90847", "90791", "96127", "H0031",
+             "H2019")
+    auths = [make.auth(client, code, allotted_units=100, auth_group_id=group.id,
+                       start_date=TODAY - dt.timedelta(days=30), end_date=TODAY)
+             for code in codes]
+    session.commit()
+    for auth in reversed(auths):
+        session.execute(sa.update(Authorization).where(Authorization.id == auth.id)
+                        .values(unit_alert_level=1))
+    session.commit()
+    ids, client_id, provider_id = [a.id for a in auths], client.id, provider.id
+
+    def work(s, i):
+        if i == 0:
+            flipped = []
+            for k in range(8):
+                result = refresh_status(s, today=TODAY + dt.timedelta(days=k % 2))
+                s.commit()
+                flipped.append(result.activated + result.deactivated)
+            return flipped
+        for k in range(4):
+            create_note(s, actor, {"client_id": client_id, "provider_id": provider_id,
+                                   "authorization_id": ids[(i + k) % len(ids)],
+                                   "service_date": TODAY, "units": 1}, today=TODAY)
+            s.commit()
+        return i
+
+    results = run_at_once(app, actor, work, n=8)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert results[0] == [0] + [10] * 7  # today: nothing; then tomorrow, today, …
+    session.expire_all()
+    assert {session.get(Authorization, i).pending_units for i in ids} == {7 * 4}
+    check_invariants(session, ids)
