@@ -61,14 +61,19 @@ def test_units_available_count_every_group_sibling(session, make):
               auth_group_id=g1.id)
     g34 = make.auth(client, "90834", auth_number="G-34", allotted_units=20,
                     auth_group_id=g1.id)
+    # Unmanaged but in the group: not counted itself, yet its notes draw on the group.
+    make.auth(client, "90853", auth_number="G-FREE", allotted_units=0, unmanaged=True,
+              auth_group_id=g1.id)
     make.auth(client, "90837", auth_number="SOLO", allotted_units=3)
     make.auth(client, "H0031", auth_number="FREE", allotted_units=0, unmanaged=True)
-    assert usable(session, client, provider) == {"G-32": 9, "G-34": 9, "SOLO": 3, "FREE": None}
+    assert usable(session, client, provider) == {"G-32": 9, "G-34": 9, "SOLO": 3,
+                                                 "G-FREE": 9, "FREE": None}
     write(session, admin, client, provider, authorization_id=g34.id, units=4)
-    assert usable(session, client, provider) == {"G-32": 5, "G-34": 5, "SOLO": 3, "FREE": None}
+    assert usable(session, client, provider) == {"G-32": 5, "G-34": 5, "SOLO": 3,
+                                                 "G-FREE": 5, "FREE": None}
     n = write(session, admin, client, provider, authorization_id=g34.id, units=5)
     release_note(session, admin, n.id, today=TODAY)
-    # The group has no units left: neither code is offered; the others still are.
+    # The group has no units left: none of its codes is offered; the others still are.
     assert usable(session, client, provider) == {"SOLO": 3, "FREE": None}
     assert set(why_none_usable(session, client.id, TODAY, provider.id,
                                make.code("90832").id)) == {
