@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from models import (ALERT_KIND_LABELS, ALERT_KINDS, EXHAUSTED, EXPIRED, EXPIRING, UNITS, Alert,
                     AlertAcknowledgement, Authorization, BillingCode, Client, Division, Profile,
@@ -70,13 +71,19 @@ def _end_within_days(today: dt.date):
 
 
 class DatePlusDays(ColumnElement):
-    """A fixed date plus a number of days from a column, as a SQL date on both databases."""
+    """A fixed date plus a number of days from a column, as a SQL date on both databases.
 
-    inherit_cache = False
+    The date is a bound parameter and both parts are traversed, so statements using it are
+    compiled once and cached like any other (every unit movement syncs alerts)."""
+
+    inherit_cache = True
     type = Date()
+    _traverse_internals = [("day", InternalTraversal.dp_clauseelement),
+                           ("days_column", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, day: dt.date, days_column):
-        self.day = day
+        # SQLite's Date binds as 'YYYY-MM-DD', the form its date() function reads.
+        self.day = literal(day, Date())
         self.days_column = days_column
 
 
@@ -103,14 +110,14 @@ def _unindexed_default(element, compiler, **kw):
 @compiles(DatePlusDays, "sqlite")
 def _date_plus_sqlite(element, compiler, **kw):
     days = compiler.process(element.days_column, **kw)
-    day = compiler.process(literal(element.day.isoformat()), **kw)
+    day = compiler.process(element.day, **kw)
     return f"date({day}, '+' || {days} || ' days')"
 
 
 @compiles(DatePlusDays)
 def _date_plus_default(element, compiler, **kw):
     days = compiler.process(element.days_column, **kw)
-    day = compiler.process(literal(element.day), **kw)
+    day = compiler.process(element.day, **kw)
     return f"(CAST({day} AS DATE) + {days})"
 
 

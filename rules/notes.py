@@ -19,7 +19,7 @@ from .availability import (default_choice, reason_not_usable, usable_authorizati
 from .billing import charge_for, is_inpatient, payer_for
 from .clock import clinic_today
 from .errors import Conflict, NotFound, NotUsable, PermissionDenied, ValidationError
-from .locking import lock_notes
+from .locking import lock_claimed_authorizations, lock_client_authorizations, lock_notes
 from .permissions import RELEASE_NOTES, VIEW_ALL_NOTES, VOID_NOTES, WRITE_NOTES
 
 NOTE_FIELDS = ("client_id", "provider_id", "service_date", "billing_code_id",
@@ -215,6 +215,7 @@ def update_note(session: Session, actor: Actor, note_id: int, fields: dict, *,
     if not moves_units:
         note.comment = after["comment"]
     else:
+        lock_client_authorizations(session, note.client_id)
         unit_rules.unclaim(session, actor, note, today=today, why=f"{note.label} edited")
         code_changed = after["billing_code_id"] != note.billing_code_id
         auth = choose_authorization(
@@ -251,7 +252,11 @@ def release_notes(session: Session, actor: Actor, note_ids: list[int], *,
     """Release drafts: their units move from pending to used. All or nothing: if any note
     cannot be released, none is, and the error names each one and why."""
     actor.require(RELEASE_NOTES, "release notes")
-    ids = sorted({int(i) for i in note_ids})
+    try:
+        # The ids of a bulk action arrive as text; "N-12", "" or None is a bad request.
+        ids = sorted({v.whole_number(i, minimum=1, maximum=2**31 - 1) for i in note_ids})
+    except ValueError:
+        raise ValidationError("Choose notes by their numbers.") from None
     if not ids:
         raise ValidationError("Choose at least one note to release.")
     today = today or clinic_today()
@@ -266,6 +271,8 @@ def release_notes(session: Session, actor: Actor, note_ids: list[int], *,
     if problems:
         raise Conflict(f"No note was released: {len(problems)} of {len(ids)} cannot be.",
                        details=problems)
+
+    lock_claimed_authorizations(session, ids)
 
     def release_all():
         now = utcnow()

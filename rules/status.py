@@ -47,6 +47,12 @@ def refresh_status(session: Session, *, today: dt.date | None = None,
     a = Authorization
     cond = active_condition(today)
     wrong = or_(and_(a.active.is_(False), cond), and_(a.active.is_(True), not_(cond)))
+    if not is_sqlite(session):
+        # Lock the rows to flip in id order first, as every rule locks auths: the UPDATE alone
+        # locks rows in the order it meets them in the table, and deadlocked with users
+        # claiming units on the same auths (a group whose auths all end the same day).
+        session.execute(select(a.id).where(wrong).order_by(a.id)
+                        .with_for_update(key_share=True))
     now = utcnow()
     stmt = update(a).where(wrong)
     if not is_sqlite(session):
