@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 import sqlalchemy as sa
@@ -39,19 +38,24 @@ def test_seed_adds_what_is_missing_and_says_so(app):
 @pytest.mark.parametrize("mode,allowed", [({}, False), ({"AUTHDESK_DEMO": True}, True)])
 def test_demo_data_is_refused_outside_demo_debug_and_testing(app_config, mode, allowed,
                                                              monkeypatch):
-    """On an empty database, with the app as production runs it (not testing, not debug)."""
-    monkeypatch.setattr("seeds.seed_demo", lambda session, **kw: 0)  # the mode check only
+    """With the app as production runs it (not testing, not debug)."""
+    calls = []
+    monkeypatch.setattr("seeds.seed_demo", lambda session, **kw: calls.append(1) or 7)
     production = create_app({**app_config, "TESTING": False, "DEBUG": False,
                              "AUTHDESK_DEMO": False, **mode})
+    with production.app_context():
+        db.session.execute(sa.delete(BillingCode).where(BillingCode.code == "90791"))
+        db.session.commit()
     result = run(production, "seed", "--demo")
     with production.app_context():
-        codes = db.session.scalar(sa.select(sa.func.count()).select_from(BillingCode))
+        restored = db.session.scalar(sa.select(sa.func.count()).select_from(BillingCode)
+                                     .where(BillingCode.code == "90791"))
         db.engine.dispose()
     if allowed:
         assert (result[0], result[2]) == (0, "")
-        assert re.fullmatch(r"Seeded: \d+ rows added\.\n", result[1]) and codes > 0
+        assert result[1] == "Seeded: 8 rows added.\n" and restored == 1 and calls == [1]
     else:
-        assert codes == 0  # refused before anything was written
+        assert restored == 0 and calls == []  # refused before anything was written
         assert result == (1, "", "Error: demo data (with its well-known logins) is only for "
                                  "demo mode; set AUTHDESK_DEMO=1 on a machine that is not "
                                  "production\n")

@@ -18,7 +18,7 @@ from rules import Actor
 from rules.audit import acting_as
 from rules.notes import create_note, notes_by_authorization, release_note, void_note
 from notes_support import NOTES, auth_group, text, today
-from notes_support import app, password_hash, web  # noqa: F401  (fixtures)
+from notes_support import web  # noqa: F401  (fixture)
 
 CHART = """{% from 'admin_views/notes/_auth_notes.html' import auth_notes %}
 {% for auth in auths %}{{ auth_notes(auth, notes[auth.id]) }}{% endfor %}"""

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from models import Authorization, Note, NoteClaim
 from notes_support import (auth_group, day, flashes, new_note, note_id_from, release, today,
                            units_of)
-from notes_support import app, password_hash, web  # noqa: F401  (fixtures)
+from notes_support import web  # noqa: F401  (fixture)
 
 WORKERS = 10
 UNITS_LEFT = 4

@@ -12,7 +12,7 @@ from conftest import snapshot_tables
 from models import Authorization, Note, NoteClaim
 from notes_support import (NOTES, day, flashes, new_note, note_id_from, text, today,
                            units_of)
-from notes_support import app, password_hash, web  # noqa: F401  (fixtures)
+from notes_support import web  # noqa: F401  (fixture)
 
 TABLES = (Authorization, Note, NoteClaim)
 

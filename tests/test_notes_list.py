@@ -13,7 +13,7 @@ from models import Authorization, Note, NoteClaim, Profile, Provider, User
 from rules.notes import create_note, release_note
 from rules.permissions import EXPORT, RELEASE_NOTES, VIEW_CLIENTS, WRITE_NOTES
 from notes_support import NOTES, day, flashes, release, status_of, text, today
-from notes_support import app, password_hash, web  # noqa: F401  (fixtures)
+from notes_support import web  # noqa: F401  (fixture)
 
 TABLES = (Authorization, Note, NoteClaim)
 

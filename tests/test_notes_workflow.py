@@ -10,7 +10,7 @@ from conftest import snapshot_tables
 from models import Authorization, Note, NoteClaim
 from notes_support import (NOTES, auth_group, day, flashes, new_note, note_id_from, release,
                            status_of, text, today, units_of)
-from notes_support import app, password_hash, web  # noqa: F401  (fixtures)
+from notes_support import web  # noqa: F401  (fixture)
 
 TABLES = (Authorization, Note, NoteClaim)
 
