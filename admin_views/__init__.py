@@ -6,6 +6,7 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
+from . import authorizations, clients, financial, people, picklists
 from .home import HomeView
 
 
@@ -23,4 +24,5 @@ def init_admin(app: Flask) -> Admin:
 
 
 #: Each area adds its screens: ``register(admin)``, in menu order.
-_REGISTRARS: list = []
+_REGISTRARS: list = [clients.register, authorizations.register, financial.register,
+                     picklists.register, people.register]
