@@ -19,7 +19,7 @@ import json
 from flask import Response, abort, stream_with_context
 from flask_admin.model.ajax import AjaxModelLoader
 from flask_admin.model.fields import AjaxSelectField
-from sqlalchemy import and_, not_, or_, select
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from wtforms import StringField, ValidationError
 
@@ -28,6 +28,7 @@ from flask_admin.helpers import is_form_submitted
 from extensions import db
 from models import (AuthGroup, Authorization, BillingCode, Client, ClientGroup, ClientPayer,
                     Division, InsuranceCompany, Provider, UserGroup, client_client_groups)
+from models.authorizations import AT_OR_BELOW_ALERT_LEVEL
 from rules import clinic_today
 from rules.authorizations import (EDITABLE_FIELDS, RESTRICTED_ON_MANAGED, create_authorization,
                                   delete_authorization, update_authorization)
@@ -70,11 +71,11 @@ def _all(model, *order):
 
 
 def _status(value):
-    return A.active.is_(value == "active")
+    return A.active == (value == "active")  # "= true": the (active, end_date) index answers
 
 
 FILTERS = (
-    ListFilter("division", "Division", lambda v: _clients_where(Client.division_id == v),
+    ListFilter("division", "Division", lambda v: Client.division_id == v,
                options=_all(Division, Division.sort_order, Division.name)),
     ListFilter("payer", "Insurance Company", _payer_is,
                options=_all(InsuranceCompany, InsuranceCompany.name)),
@@ -82,8 +83,8 @@ FILTERS = (
         select(client_client_groups.c.client_id)
         .where(client_client_groups.c.client_group_id == v)),
                options=_all(ClientGroup, ClientGroup.sort_order, ClientGroup.name)),
-    ListFilter("user_group", "User Group", lambda v: _clients_where(
-        Client.primary_therapist_id.in_(select(Provider.id).where(Provider.user_group_id == v))),
+    ListFilter("user_group", "User Group", lambda v: Client.primary_therapist_id.in_(
+        select(Provider.id).where(Provider.user_group_id == v)),
                options=_all(UserGroup, UserGroup.sort_order, UserGroup.name),
                hint="of the client's primary therapist"),
     ListFilter("code", "Billing Code", lambda v: A.billing_code_id == v,
@@ -108,9 +109,8 @@ FILTERS = (
     ListFilter("expiring", "Expiring within (days)", lambda n: and_(
         A.end_date >= today(), A.end_date <= today() + dt.timedelta(days=n)), kind="number",
                parse=days_arg),
-    ListFilter("low", "At or below alert level", lambda _: and_(
-        not_(A.unmanaged), A.unit_alert_level.is_not(None),
-        A.remaining_units <= A.unit_alert_level), kind="check", parse=flag_arg),
+    ListFilter("low", "At or below alert level", lambda _: text(AT_OR_BELOW_ALERT_LEVEL),
+               kind="check", parse=flag_arg),
     ListFilter("expired", "Show expired", lambda _: None, kind="check", parse=flag_arg),
 )
 
@@ -217,18 +217,25 @@ class AuthorizationListView(FilteredListView):
                      "insurance_company": "Insurance Company",
                      "specific_provider": "Specific Provider", "start_date": "Start",
                      "end_date": "End"}
-    sort_columns = {"client": Client.name_key, "billing_code": BillingCode.code,
+    sort_columns = {"client": (Client.name_key, Client.id), "billing_code": BillingCode.code,
                     "auth_number": A.auth_number, "start_date": A.start_date,
                     "end_date": A.end_date, "allotted_units": A.allotted_units,
                     "remaining_units": A.remaining_units, "active": A.active}
     default_sort = (A.end_date.asc(),)
     form_ajax_refs = {"client": ClientLoader("client", {})}
+    condition_joins = {Client.__table__: A.client, BillingCode.__table__: A.billing_code}
     action_disallowed_list = ["delete"]
 
     def is_action_allowed(self, name):
         return name not in self.action_disallowed_list and super().is_action_allowed(name)
 
     # -- the list ----------------------------------------------------------------------------
+    def filtered_query(self, args=None):
+        """Every auth the list's filters and search select (all pages), rebuilt from ``args``
+        (default: this request's query string), with its client loaded."""
+        return (select(A).join(A.client).options(contains_eager(A.client))
+                .where(*self.conditions(args)))
+
     def standing_conditions(self, chosen):
         return [] if chosen.get("expired") else [A.end_date >= today()]
 
@@ -255,7 +262,7 @@ class AuthorizationListView(FilteredListView):
             abort(403)
         if export_type != "csv":
             abort(404)
-        stmt = self.page_query(self.filtered_query()).order_by(
+        stmt = self.page_query(select(A).where(*self.conditions())).order_by(
             *self.order_by(None, False)).execution_options(yield_per=500)
 
         def generate():

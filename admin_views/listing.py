@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import request
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal_column, select
 
 from extensions import db
 from rules import values
@@ -61,14 +61,22 @@ def options_of(rows, label=str) -> list[tuple[str, str]]:
 
 class FilteredListView(SecureModelView):
     """A model list whose rows come from :meth:`filtered_query`; subclasses declare
-    ``list_filters``, ``sort_columns`` (list column → SQL expression), ``default_sort`` and
-    :meth:`search_condition`, :meth:`page_query` (joins and eager loads for the columns shown)."""
+    ``list_filters``, ``sort_columns`` (list column → SQL expression or tuple of them),
+    ``default_sort``, :meth:`search_condition` and :meth:`page_query` (joins and eager loads for
+    the columns shown).
+
+    The count stops at ``count_cap``: past it the list says "10,000+" and pages with
+    previous/next (an exact count of a huge set costs as much as reading it).
+    :meth:`count_filtered` gives the exact number when an operation needs it."""
 
     list_filters: tuple[ListFilter, ...] = ()
     sort_columns: dict[str, Any] = {}
     default_sort: tuple = ()
     search_hint = "Search"
     filter_template = "console/filter_bar.html"
+    count_cap = 10_000
+    #: Related tables a condition may name, and how to join each: {table: relationship}.
+    condition_joins: dict = {}
 
     # -- the query, rebuilt from arguments -------------------------------------------------
     def filter_values(self, args: Mapping | None = None) -> dict[str, Any]:
@@ -105,14 +113,34 @@ class FilteredListView(SecureModelView):
             found.append(self.search_condition(term))
         return [c for c in found if c is not None]
 
+    def joined(self, stmt, conds):
+        """``stmt`` joined to the related tables the conditions name."""
+        named = set()
+        for cond in conds:  # the tables a FROM clause would need (not those inside subqueries)
+            named.update(getattr(cond, "_from_objects", ()))
+        for table, relationship in self.condition_joins.items():
+            if table in named:
+                stmt = stmt.join(relationship)
+        return stmt
+
     def filtered_query(self, args: Mapping | None = None):
         """``SELECT model WHERE <the list's filters and search>`` over every page, rebuilt from
         ``args`` (default: this request's query string)."""
-        return select(self.model).where(*self.conditions(args))
+        conds = self.conditions(args)
+        return self.joined(select(self.model), conds).where(*conds)
 
     def filtered_ids(self, args: Mapping | None = None):
         """The ids of :meth:`filtered_query`'s rows, as a subquery-ready SELECT."""
-        return select(self.model.id).where(*self.conditions(args))
+        conds = self.conditions(args)
+        return self.joined(select(self.model.id), conds).where(*conds)
+
+    def count_filtered(self, args: Mapping | None = None, *, cap: int | None = None) -> int:
+        """How many rows the filters select (all pages); stops at ``cap`` + 1 when given."""
+        ids = self.filtered_ids(args)
+        if cap is not None:
+            ids = ids.with_only_columns(literal_column("1"), maintain_column_froms=True
+                                        ).limit(cap + 1)
+        return db.session.scalar(select(func.count()).select_from(ids.subquery()))
 
     def page_query(self, stmt):
         """Joins and eager loads for what the columns show."""
@@ -120,8 +148,9 @@ class FilteredListView(SecureModelView):
 
     def order_by(self, sort_column: str | None, desc: bool) -> list:
         if sort_column in self.sort_columns:
-            column = self.sort_columns[sort_column]
-            order = [column.desc() if desc else column.asc()]
+            columns = self.sort_columns[sort_column]
+            columns = columns if isinstance(columns, tuple) else (columns,)
+            order = [c.desc() if desc else c.asc() for c in columns]
         else:
             order = list(self.default_sort)
         return order + [self.model.id.desc() if desc else self.model.id.asc()]
@@ -138,14 +167,23 @@ class FilteredListView(SecureModelView):
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
+        """One count (capped), the page's ids (a lean query: the planner sees only the filters
+        and the order), then those rows with what the columns show."""
+        count = self.count_filtered(cap=self.count_cap)
         conds = self.conditions()
-        count = db.session.scalar(select(func.count()).select_from(self.model).where(*conds))
-        stmt = self.page_query(select(self.model).where(*conds))
-        stmt = stmt.order_by(*self.order_by(sort_column, bool(sort_desc)))
+        order = self.order_by(sort_column, bool(sort_desc))
+        ids_query = self.joined(select(self.model.id), [*conds, *order]).where(*conds)
+        ids_query = ids_query.order_by(*order)
         page_size = page_size if page_size is not None else self.page_size
         if page_size:
-            stmt = stmt.limit(page_size).offset((page or 0) * page_size)
-        return count, db.session.scalars(stmt).unique().all()
+            ids_query = ids_query.limit(page_size).offset((page or 0) * page_size)
+        ids = list(db.session.scalars(ids_query))
+        if not ids:
+            return count, []
+        rows = db.session.scalars(self.page_query(select(self.model).where(
+            self.model.id.in_(ids)))).unique().all()
+        position = {row_id: n for n, row_id in enumerate(ids)}
+        return count, sorted(rows, key=lambda row: position[row.id])
 
     def column_index(self, name: str) -> int | None:
         """The position of a list column (Flask-Admin's sort argument)."""

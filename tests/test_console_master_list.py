@@ -202,3 +202,13 @@ def test_export_contains_exactly_the_filtered_rows(web, practice):
 
 def test_export_is_refused_without_the_export_permission(web, practice):
     assert web("provider").get(URL + "export/csv/").status_code == 403
+
+
+def test_a_huge_list_says_more_than_the_cap_and_pages_with_next(web, practice, monkeypatch):
+    from admin_views.authorizations import AuthorizationListView
+
+    monkeypatch.setattr(AuthorizationListView, "count_cap", 3)
+    billing = web("billing")
+    page = billing.get(URL + "?page_size=20").get_data(as_text=True)
+    assert "List (3+)" in page and len(listed_ids(billing.get(URL))) == 5
+    assert shown(billing, practice, f"division={practice.ids['south']}") == {"a4"}  # exact
