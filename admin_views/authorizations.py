@@ -40,7 +40,8 @@ from rules.picklists import choices
 from .base import can, expose
 from .forms import (ChoiceOf, ConsoleForm, DateText, Flag, NumberText, Original, changed_fields,
                     offered, run_rule, shown)
-from .listing import FilteredListView, ListFilter, date_arg, days_arg, flag_arg, options_of, prefix
+from .listing import (FilteredListView, ListFilter, choices_of, date_arg, days_arg, flag_arg,
+                      prefix)
 
 A = Authorization
 
@@ -66,34 +67,29 @@ def _provider_is(provider_id):
                     _clients_where(Client.primary_therapist_id == provider_id)))
 
 
-def _all(model, *order):
-    return lambda: options_of(db.session.scalars(select(model).order_by(*order)))
-
-
 def _status(value):
     return A.active == (value == "active")  # "= true": the (active, end_date) index answers
 
 
 FILTERS = (
     ListFilter("division", "Division", lambda v: Client.division_id == v,
-               options=_all(Division, Division.sort_order, Division.name)),
+               choices=choices_of(Division, ordered=True)),
     ListFilter("payer", "Insurance Company", _payer_is,
-               options=_all(InsuranceCompany, InsuranceCompany.name)),
+               choices=choices_of(InsuranceCompany)),
     ListFilter("client_group", "Client Group", lambda v: A.client_id.in_(
         select(client_client_groups.c.client_id)
         .where(client_client_groups.c.client_group_id == v)),
-               options=_all(ClientGroup, ClientGroup.sort_order, ClientGroup.name)),
+               choices=choices_of(ClientGroup, ordered=True)),
     ListFilter("user_group", "User Group", lambda v: Client.primary_therapist_id.in_(
         select(Provider.id).where(Provider.user_group_id == v)),
-               options=_all(UserGroup, UserGroup.sort_order, UserGroup.name),
+               choices=choices_of(UserGroup, ordered=True),
                hint="of the client's primary therapist"),
     ListFilter("code", "Billing Code", lambda v: A.billing_code_id == v,
-               options=lambda: [(str(c.id), c.code) for c in db.session.scalars(
-                   select(BillingCode).order_by(BillingCode.code))]),
+               choices=choices_of(BillingCode, BillingCode.code)),
     ListFilter("auth_group", "Auth Group", lambda v: A.auth_group_id == v,
-               options=_all(AuthGroup, AuthGroup.sort_order, AuthGroup.name)),
+               choices=choices_of(AuthGroup, ordered=True)),
     ListFilter("provider", "Provider", _provider_is,
-               options=_all(Provider, Provider.last_name, Provider.first_name),
+               choices=choices_of(Provider, Provider.last_name + ", " + Provider.first_name),
                hint="the Specific Provider, else the client's primary therapist"),
     ListFilter("status", "Status", _status,
                options=lambda: [("active", "Active"), ("inactive", "Inactive")],
@@ -247,13 +243,15 @@ class AuthorizationListView(FilteredListView):
         return _clients_where(prefix(Client.name_key, name_search_key(term)))
 
     def page_query(self, stmt):
+        """The client and the code joined (sorting may use them); the smaller references in
+        one IN query each, which keeps the join (and its planning) small."""
         client = contains_eager(A.client)
         return (stmt.join(A.client).join(A.billing_code)
-                .options(client.joinedload(Client.primary_therapist),
+                .options(client.selectinload(Client.primary_therapist),
                          client.selectinload(Client.payers)
                          .joinedload(ClientPayer.insurance_company),
-                         contains_eager(A.billing_code), joinedload(A.auth_group),
-                         joinedload(A.insurance_company), joinedload(A.specific_provider)))
+                         contains_eager(A.billing_code), selectinload(A.auth_group),
+                         selectinload(A.insurance_company), selectinload(A.specific_provider)))
 
     # -- export: exactly the filtered rows, every page, the csv_io columns ----------------------
     @expose("/export/<export_type>/")

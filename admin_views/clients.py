@@ -24,27 +24,23 @@ from . import chart
 from .authorizations import name_search_key, restricted_fields
 from .base import can, expose
 from .forms import ChoiceOf, ConsoleForm, DateText, Flag, MultiChoiceOf, offered, run_rule
-from .listing import FilteredListView, ListFilter, options_of, prefix
+from .listing import FilteredListView, ListFilter, choices_of, prefix
 
 PAYER_ROWS_EXTRA = 2  # blank payer rows under those on file
 
 
-def _all(model, *order):
-    return lambda: options_of(db.session.scalars(select(model).order_by(*order)))
-
-
 FILTERS = (
     ListFilter("division", "Division", lambda v: Client.division_id == v,
-               options=_all(Division, Division.sort_order, Division.name)),
+               choices=choices_of(Division, ordered=True)),
     ListFilter("client_group", "Client Group", lambda v: Client.id.in_(
         select(client_client_groups.c.client_id)
         .where(client_client_groups.c.client_group_id == v)),
-               options=_all(ClientGroup, ClientGroup.sort_order, ClientGroup.name)),
+               choices=choices_of(ClientGroup, ordered=True)),
     ListFilter("therapist", "Primary Therapist", lambda v: Client.primary_therapist_id == v,
-               options=_all(Provider, Provider.last_name, Provider.first_name)),
+               choices=choices_of(Provider, Provider.last_name + ", " + Provider.first_name)),
     ListFilter("payer", "Payer", lambda v: Client.id.in_(
         select(ClientPayer.client_id).where(ClientPayer.insurance_company_id == v)),
-               options=_all(InsuranceCompany, InsuranceCompany.name), hint="any payer on file"),
+               choices=choices_of(InsuranceCompany), hint="any payer on file"),
     ListFilter("status", "Status", lambda v: Client.active.is_(v == "active"),
                options=lambda: [("active", "Active"), ("inactive", "Inactive")],
                parse=lambda raw: raw if raw in ("active", "inactive") else None),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import request
-from sqlalchemy import and_, func, literal_column, select
+from sqlalchemy import and_, case, func, literal, literal_column, select, union_all
 
 from extensions import db
 from rules import values
@@ -30,6 +30,19 @@ class ListFilter:
     options: Callable[[], list[tuple[str, str]]] | None = None
     parse: Callable[[str], Any] = field(default=lambda raw: values.optional_id(raw))
     hint: str = ""
+    #: Choices read from the database: ``choices(arg)`` → SELECT arg, id, label, o1, o2 (see
+    #: :func:`choices_of`); the filter bar reads every filter's choices in one UNION.
+    choices: Callable[[str], Any] | None = None
+
+
+def choices_of(model, label=None, *, ordered: bool = False):
+    """The choices of a filter on ``model``: every row (inactive ones marked: old records use
+    them), by sort order (pick lists) then label."""
+    label = label if label is not None else model.name
+    shown = case((model.active, label), else_=label + " (inactive)")
+    first = model.sort_order if ordered else literal(0)
+    return lambda arg: select(literal(arg).label("arg"), model.id.label("id"),
+                              shown.label("label"), first.label("o1"), label.label("o2"))
 
 
 def date_arg(raw: str) -> dt.date:
@@ -53,10 +66,6 @@ def prefix(column, text: str):
         return None
     upper = text[:-1] + chr(ord(text[-1]) + 1)
     return and_(column >= text, column < upper, column.startswith(text, autoescape=True))
-
-
-def options_of(rows, label=str) -> list[tuple[str, str]]:
-    return [(str(r.id), label(r)) for r in rows]
 
 
 class FilteredListView(SecureModelView):
@@ -189,10 +198,21 @@ class FilteredListView(SecureModelView):
         """The position of a list column (Flask-Admin's sort argument)."""
         return next((i for i, (n, _) in enumerate(self._list_columns) if n == name), None)
 
+    def filter_choices(self) -> dict[str, list[tuple[str, str]]]:
+        """Every filter's choices, read in one query (they change at any time: rule 14)."""
+        parts = [f.choices(f.arg) for f in self.list_filters if f.choices]
+        found: dict[str, list] = {}
+        if parts:
+            for arg, row_id, label, o1, o2 in db.session.execute(union_all(*parts)):
+                found.setdefault(arg, []).append((o1, o2, str(row_id), label))
+        return {arg: [(i, label) for _, _, i, label in sorted(rows)]
+                for arg, rows in found.items()}
+
     def filter_bar(self) -> list[dict]:
         """What the filter bar shows: each filter with its options and the current value."""
-        chosen = self.filter_values()
+        chosen, read = self.filter_values(), self.filter_choices()
         return [{"arg": f.arg, "label": f.label, "kind": f.kind, "hint": f.hint,
-                 "options": f.options() if f.options else None,
+                 "options": read.get(f.arg, []) if f.choices else (
+                     f.options() if f.options else None),
                  "value": request.args.get(f.arg, ""), "active": f.arg in chosen}
                 for f in self.list_filters]
