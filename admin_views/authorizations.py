@@ -14,32 +14,21 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 
 from flask import Response, abort, stream_with_context
-from flask_admin.model.ajax import AjaxModelLoader
-from flask_admin.model.fields import AjaxSelectField
 from sqlalchemy import and_, or_, select, text
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
-from wtforms import StringField, ValidationError
-
-from flask_admin.helpers import is_form_submitted
+from sqlalchemy.orm import contains_eager, selectinload
 
 from extensions import db
 from models import (AuthGroup, Authorization, BillingCode, Client, ClientGroup, ClientPayer,
                     Division, InsuranceCompany, Provider, UserGroup, client_client_groups)
 from models.authorizations import AT_OR_BELOW_ALERT_LEVEL
 from rules import clinic_today
-from rules.authorizations import (EDITABLE_FIELDS, RESTRICTED_ON_MANAGED, create_authorization,
-                                  delete_authorization, update_authorization)
 from rules.csv_io import export_rows
-from rules.permissions import (EDIT_AUTHORIZATIONS, EXPORT, MODIFY_MANAGED_UNITS,
-                               VIEW_AUTHORIZATIONS)
-from rules.picklists import choices
+from rules.permissions import EDIT_AUTHORIZATIONS, EXPORT, VIEW_AUTHORIZATIONS
 
-from .base import can, expose
-from .forms import (ChoiceOf, ConsoleForm, DateText, Flag, NumberText, Original, changed_fields,
-                    offered, run_rule, shown)
+from .authorization_form import AuthorizationFormMixin, ClientLoader, name_search_key
+from .base import expose
 from .listing import (FilteredListView, ListFilter, choices_of, date_arg, days_arg, flag_arg,
                       prefix)
 
@@ -118,80 +107,7 @@ class _Echo:
         return value
 
 
-class ClientLoader(AjaxModelLoader):
-    """The client look-up of the create form: a prefix of "last first" (the name_key index)."""
-
-    def format(self, model):
-        return (model.id, f"{model} ({model.dob.isoformat()})") if model else None
-
-    def get_one(self, pk):
-        return db.session.get(Client, int(pk)) if str(pk).isdigit() else None
-
-    def get_list(self, query, offset=0, limit=10):
-        stmt = select(Client).order_by(Client.name_key, Client.id).offset(offset or 0)
-        cond = prefix(Client.name_key, name_search_key(query or ""))
-        if cond is not None:
-            stmt = stmt.where(cond)
-        return db.session.scalars(stmt.limit(min(limit or 10, 50))).all()
-
-
-def name_search_key(term: str) -> str:
-    """What a user types ("Hanson, Mark", "hanson m") as a prefix of Client.name_key."""
-    return " ".join(term.replace(",", " ").split()).casefold()
-
-
-class AuthorizationForm(ConsoleForm):
-    """Every field a user may set (EDITABLE_FIELDS), as raw text for rules.authorizations."""
-
-    billing_code_id = ChoiceOf("Billing Code", blank=None)
-    auth_number = StringField("Auth #", description="blank: Authdesk generates one",
-                              render_kw={"maxlength": 40})
-    start_date = DateText("Start Date")
-    end_date = DateText("End Date")
-    allotted_units = NumberText("Allotted Units")
-    remaining_units = NumberText("Remaining Units", description="blank: the allotted units")
-    unit_alert_level = NumberText("Unit Alert Level")
-    exp_alert_days = NumberText("Exp. Alert Days")
-    auth_group_id = ChoiceOf("Auth Group")
-    insurance_company_id = ChoiceOf("Insurance Company",
-                                    blank="— the client's primary payer —")
-    specific_provider_id = ChoiceOf("Specific Provider", blank="— any provider —")
-    sliding_scale_pct = NumberText("Sliding Scale %", step="0.01")
-    unmanaged = Flag("Unmanaged (unlimited units within the dates)")
-    exclude_from_notes = Flag("Exclude from Notes")
-    is_default = Flag("Default")
-    suspend_alerts = Flag("Suspend Alerts")
-    inpatient = Flag("Inpatient")
-    original = Original()
-
-    SECTIONS = (
-        ("Authorization", ("billing_code_id", "auth_number", "start_date", "end_date",
-                           "auth_group_id", "insurance_company_id", "specific_provider_id")),
-        ("Units", ("allotted_units", "remaining_units", "unit_alert_level", "exp_alert_days",
-                   "sliding_scale_pct")),
-        ("Options", ("unmanaged", "exclude_from_notes", "is_default", "suspend_alerts",
-                     "inpatient")),
-    )
-
-    def submitted(self) -> dict:
-        return {f: ("y" if self[f].data else "") if isinstance(self[f], Flag)
-                else (self[f].data or "") for f in EDITABLE_FIELDS}
-
-
-class ClientField(AjaxSelectField):
-    """The client, looked up by name as the user types; a crafted or stale id gets a message."""
-
-    def pre_validate(self, form):
-        if self.data is None:
-            raise ValidationError(f"Client #{self._formdata} does not exist (it may have been "
-                                  "deleted)" if self._formdata else "choose a client")
-
-
-class AuthorizationCreateForm(AuthorizationForm):
-    client = ClientField(ClientLoader("client", {}), "Client")
-
-
-class AuthorizationListView(FilteredListView):
+class AuthorizationListView(AuthorizationFormMixin, FilteredListView):
     permission = VIEW_AUTHORIZATIONS
     edit_permission = EDIT_AUTHORIZATIONS
     export_permission = EXPORT
@@ -239,7 +155,7 @@ class AuthorizationListView(FilteredListView):
         """A term with a digit is an auth number (prefix, as typed or upper case); otherwise a
         client name prefix ("Hanson, M")."""
         if any(ch.isdigit() for ch in term):
-            return or_(*{prefix(A.auth_number, t) for t in (term, term.upper())})
+            return or_(*[prefix(A.auth_number, t) for t in sorted({term, term.upper()})])
         return _clients_where(prefix(Client.name_key, name_search_key(term)))
 
     def page_query(self, stmt):
@@ -272,70 +188,6 @@ class AuthorizationListView(FilteredListView):
         name = f"authorizations-{today().isoformat()}.csv"
         return Response(stream_with_context(generate()), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename={name}"})
-
-    # -- create and edit through rules.authorizations ------------------------------------------
-    def get_create_form(self):
-        return AuthorizationCreateForm
-
-    def get_edit_form(self):
-        return AuthorizationForm
-
-    def get_one(self, id):
-        return db.session.get(A, int(id)) if str(id).isdigit() else None
-
-    def create_form(self, obj=None):
-        form = super().create_form(obj)
-        self._offer(form, None)
-        return form
-
-    def edit_form(self, obj=None):
-        form = super().edit_form(obj)
-        self._offer(form, obj)
-        if not is_form_submitted():
-            for name in EDITABLE_FIELDS:
-                form[name].data = (bool(getattr(obj, name)) if isinstance(form[name], Flag)
-                                   else shown(getattr(obj, name)))
-            form.original.data = _original_json(obj)
-        return form
-
-    def _offer(self, form, auth):
-        keep = (lambda f: [getattr(auth, f)]) if auth else (lambda f: [])
-        form.billing_code_id.offer(offered(BillingCode, BillingCode.code,
-                                           keep=keep("billing_code_id")))
-        form.auth_group_id.offer(choices(db.session, AuthGroup, keep_id=keep("auth_group_id")))
-        form.insurance_company_id.offer(offered(InsuranceCompany, InsuranceCompany.name,
-                                                keep=keep("insurance_company_id")))
-        form.specific_provider_id.offer(offered(Provider, Provider.last_name, Provider.first_name,
-                                                keep=keep("specific_provider_id")))
-        form.locked = restricted_fields(auth)
-
-    def create_model(self, form):
-        fields = {k: v for k, v in form.submitted().items() if v != ""}
-        return run_rule(lambda: create_authorization(db.session, self.actor,
-                                                     form.client.data.id, fields), form) or False
-
-    def update_model(self, form, model):
-        current = {f: shown(getattr(model, f)) for f in EDITABLE_FIELDS}
-        changes = changed_fields(form.submitted(), form.original.values(), current)
-        if not changes:
-            return True
-        return bool(run_rule(lambda: update_authorization(db.session, self.actor, model.id,
-                                                          changes), form))
-
-    def delete_model(self, model):
-        return bool(run_rule(lambda: delete_authorization(db.session, self.actor, model.id)))
-
-
-def restricted_fields(auth) -> tuple[str, ...]:
-    """Fields this user may not change on this auth (shown read-only; the rules refuse them)."""
-    if auth is None or auth.unmanaged or can(MODIFY_MANAGED_UNITS):
-        return ()
-    return RESTRICTED_ON_MANAGED
-
-
-def _original_json(auth) -> str:
-    return json.dumps({f: shown(getattr(auth, f)) for f in EDITABLE_FIELDS})
-
 
 def register(admin) -> None:
     admin.add_view(AuthorizationListView(A, name="Authorizations", category="Clients",

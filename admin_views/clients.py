@@ -5,23 +5,22 @@ Authorizations grid (admin_views.chart), saved all-or-nothing through rules.auth
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
+from flask_admin.helpers import is_form_submitted
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import StringField
 
-from flask_admin.helpers import is_form_submitted
-
 from extensions import db
 from models import (Client, ClientGroup, ClientPayer, Division, InsuranceCompany, Provider,
                     client_client_groups)
+from rules import DomainError
 from rules.clients import client_by_id, create_client, update_client
 from rules.permissions import (EDIT_AUTHORIZATIONS, EDIT_CLIENTS, MODIFY_MANAGED_UNITS,
                                VIEW_CLIENTS)
 from rules.picklists import choices
-from rules import DomainError
 
 from . import chart
-from .authorizations import name_search_key, restricted_fields
+from .authorization_form import name_search_key, restricted_fields
 from .base import can, expose
 from .forms import ChoiceOf, ConsoleForm, DateText, Flag, MultiChoiceOf, offered, run_rule
 from .listing import FilteredListView, ListFilter, choices_of, prefix

@@ -3,12 +3,11 @@ Billing Code Groups (named sets of codes, used by Bulk Add) and Insurance Compan
 codes and payers are deactivated, not deleted: authorizations and notes keep referring to them."""
 from __future__ import annotations
 
+from flask_admin.helpers import is_form_submitted
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length
-
-from flask_admin.helpers import is_form_submitted
 
 from extensions import db
 from models import BillingCode, BillingCodeGroup, InsuranceCompany
