@@ -24,6 +24,7 @@ from rules import DomainError, NotFound
 from rules.authorizations import (EDITABLE_FIELDS, GENERATED_NUMBER, create_authorization,
                                   delete_authorization, update_authorization)
 from rules.errors import FIELD_LABELS
+from rules.permissions import VIEW_AUTHORIZATIONS
 from rules.picklists import choices
 
 from .forms import changed_fields, offered, shown
@@ -43,7 +44,7 @@ class ChartTab:
 CHART_TABS: list[ChartTab] = [
     ChartTab("details", "Details", "console/chart_details.html"),
     ChartTab("authorizations", "Authorizations", "console/chart_authorizations.html",
-             "view_authorizations"),
+             VIEW_AUTHORIZATIONS),
 ]
 CHART_TOOLBAR: list[str] = []
 AUTH_LINE_EXTRAS: list[str] = []

@@ -164,8 +164,11 @@ class ClientView(FilteredListView):
         for provide in chart.CHART_CONTEXT:
             extras.update(provide(client, auths) or {})
         tabs = [t for t in chart.CHART_TABS if can(t.permission)]
+        tab = request.args.get("tab", "authorizations")
+        if tab not in {t.key for t in tabs}:
+            tab = tabs[0].key if tabs else ""
         return self.render("console/client_chart.html", client=client, lines=lines, tabs=tabs,
-                           tab=request.args.get("tab", "authorizations"), editable=editable,
+                           tab=tab, editable=editable,
                            options=options, line_options=chart.line_options, extras=extras,
                            toolbar=chart.CHART_TOOLBAR, line_extras=chart.AUTH_LINE_EXTRAS,
                            may_modify_managed=can(MODIFY_MANAGED_UNITS)), status

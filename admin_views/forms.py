@@ -54,7 +54,9 @@ class Parsed(StringField):
             self.data = self.parser(self.raw)
 
     def _value(self):
-        return self.raw if self.raw is not None else shown(self.data)
+        if self.raw is not None:
+            return self.raw
+        return f"{self.data:.2f}" if isinstance(self.data, Decimal) else shown(self.data)
 
 
 class Unique:

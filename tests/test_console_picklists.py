@@ -160,3 +160,13 @@ def test_unknown_lists_and_items_are_not_found(web, practice):
     assert admin.post(URL + "notes/add", {"name": "x"}).status_code == 404
     response = admin.post(URL + "divisions/999999/delete", {})
     assert "Divisions item #999999 does not exist" in text(admin.get(response.headers["Location"]))
+
+
+def test_names_are_escaped_where_a_script_reads_them(web, practice):
+    admin = web("admin")
+    admin.get(URL)
+    assert admin.post(URL + "divisions/add", {"name": "O'Neil \"East\" <b>"}).status_code == 302
+    page = admin.get(URL).get_data(as_text=True)
+    confirm = re.search(r"onsubmit='return confirm\((.*?)\);'", page[page.index("O&#39;Neil"):])
+    assert confirm and "'" not in confirm.group(1) and "<b>" not in confirm.group(1)
+    assert 'value="O&#39;Neil &#34;East&#34; &lt;b&gt;"' in page and "<b>" not in page
