@@ -6,7 +6,8 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from . import account, alerts, audit, imports, notes, tokens
+from . import (account, alerts, audit, authorizations, clients, financial, imports, notes,
+               people, picklists, tokens)
 from .home import HomeView
 
 
@@ -24,6 +25,7 @@ def init_admin(app: Flask) -> Admin:
 
 
 #: Each area adds its screens: ``register(admin)``, in menu order.
-_REGISTRARS: list = []
-_REGISTRARS += [notes.register, alerts.register, imports.register, tokens.register,
-                audit.register, account.register]  # audit and My account last
+#: Menu order: Clients, Notes, Alerts, Financial, Administration, then the audit trail and My account.
+_REGISTRARS: list = [clients.register, authorizations.register, notes.register, alerts.register,
+                     financial.register, picklists.register, people.register, imports.register,
+                     tokens.register, audit.register, account.register]

@@ -75,7 +75,7 @@ class SecureModelView(AccessMixin, ModelView):
     page_size_options = (20, 25, 50, 100)
 
     def __init__(self, model, session=None, **kw):
-        super().__init__(model, session or db.session, **kw)
+        super().__init__(model, session or db, **kw)
 
     def _may_edit(self) -> bool:
         return can(self.edit_permission or self.permission)
@@ -107,7 +107,7 @@ class SecureModelView(AccessMixin, ModelView):
         populate = form.populate_obj
 
         def populate_obj(obj):
-            with self.session.no_autoflush:
+            with db.session.no_autoflush:
                 populate(obj)
 
         form.populate_obj = populate_obj
@@ -141,6 +141,38 @@ class SecureModelView(AccessMixin, ModelView):
         if name and not self.is_action_allowed(name):
             abort(403)
         return super().handle_action(return_view)
+
+    # A screen the profile may open but not change answers 403 (not Flask-Admin's redirect).
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        if not self.can_create:
+            abort(403)
+        return super().create_view()
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        if not self.can_edit:
+            abort(403)
+        return super().edit_view()
+
+    @expose("/delete/", methods=("POST",))
+    def delete_view(self):
+        if not self.can_delete:
+            abort(403)
+        return super().delete_view()
+
+    @expose("/export/<export_type>/")
+    def export(self, export_type):
+        if not self.can_export:
+            abort(403)
+        return super().export(export_type)
+
+    @expose("/ajax/lookup/")
+    def ajax_lookup(self):
+        # Look-ups feed the choices of create and edit forms.
+        if not (self.can_create or self.can_edit):
+            abort(403)
+        return super().ajax_lookup()
 
     @expose("/ajax/update/", methods=("POST",))
     def ajax_update(self):

@@ -1,6 +1,5 @@
-"""Links to screens that other areas of the console build (the client chart, an auth's page).
-Such a screen may be missing from a build or closed to the user: then there is no link and the
-name shows as plain text, never a 500."""
+"""Links from one area of the console to another (the client chart, an auth's page). A screen
+closed to the user gives no link: the name shows as plain text, never a 500."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -43,5 +42,8 @@ def record_link(admin, endpoint: str) -> Callable[[int], str | None]:
 
 
 def client_chart_link(admin) -> Callable[[int], str | None]:
-    """The client chart: the Flask-Admin clients screen (endpoint ``clients``)."""
-    return record_link(admin, "clients")
+    """``link(client_id)`` → the client chart, or None for a user who may not open it."""
+    view = _view(admin, "clients")
+    if view is None or not view.is_accessible():
+        return lambda client_id: None
+    return lambda client_id: url_for("clients.chart", client_id=client_id)

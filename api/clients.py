@@ -52,9 +52,12 @@ def list_clients(query: s.ClientQuery):
            response=s.Client, status=201, permission=EDIT_CLIENTS)
 def add_client(body: s.ClientCreate):
     fields = body_fields(body)
-    if "payers" in fields:
-        fields["payers"] = [p.model_dump() for p in body.payers]
-    client = create_client(db.session, current_actor(), fields)
+    group_ids = fields.pop("client_group_ids", ())
+    fields.pop("payers", None)
+    payers = [{"insurance_company_id": p.insurance_company_id, "member_id": p.member_id,
+               "is_primary": p.primary} for p in body.payers]
+    client = create_client(db.session, current_actor(), fields, client_group_ids=group_ids,
+                           payers=payers)
     return client_out(client)
 
 

@@ -126,7 +126,7 @@ class ClientCreate(Request):
     primary_therapist_id: Id | None = None
     client_group_ids: Annotated[list[Id], Field(max_length=50)] = []
     payers: Annotated[list[ClientPayerIn], Field(max_length=20, description=(
-        "Payers on file; at most one primary (the first is primary when none is marked)."))] = []
+        "Payers on file; exactly one marked primary (a lone payer is the primary)."))] = []
 
 
 class ClientPayer(Response):

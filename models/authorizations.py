@@ -6,10 +6,15 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer,
-                        String, false)
+                        String, false, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Percent, db, utcnow
+
+#: "At or below alert level" (the master list's filter): managed, a level set, remaining ≤ it.
+#: Written once so that the partial index below and the filter are the same expression.
+AT_OR_BELOW_ALERT_LEVEL = ("NOT unmanaged AND unit_alert_level IS NOT NULL "
+                           "AND remaining_units <= unit_alert_level")
 
 
 class Authorization(db.Model):
@@ -37,6 +42,20 @@ class Authorization(db.Model):
         Index("ix_authorizations_client_dates", "client_id", "start_date", "end_date"),
         # The dashboard's "closest to running out": active auths by units left, read in order.
         Index("ix_authorizations_active_remaining", "active", "remaining_units"),
+        # The master list: each filter's column, then end_date (the default order, and the
+        # "expired hidden" range), so a filtered page and its count are index range scans.
+        Index("ix_authorizations_code_end", "billing_code_id", "end_date"),
+        Index("ix_authorizations_group_end", "auth_group_id", "end_date"),
+        Index("ix_authorizations_payer_end", "insurance_company_id", "end_date"),
+        Index("ix_authorizations_provider_end", "specific_provider_id", "end_date"),
+        Index("ix_authorizations_active_end", "active", "end_date"),
+        # Counting a filtered list reads only this index (no table rows): the range of end
+        # dates, then the columns the filters test.
+        Index("ix_authorizations_list_cover", "end_date", "client_id", "insurance_company_id",
+              "specific_provider_id", "billing_code_id", "auth_group_id"),
+        Index("ix_authorizations_low_units", "end_date",
+              sqlite_where=text(AT_OR_BELOW_ALERT_LEVEL),
+              postgresql_where=text(AT_OR_BELOW_ALERT_LEVEL)),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

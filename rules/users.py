@@ -9,8 +9,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import Profile, User
+from models import Profile, Provider, User, UserGroup
 
+from . import values as v
 from .actor import Actor
 from .errors import NotFound, ValidationError
 from .permissions import MANAGE_USERS
@@ -122,3 +123,55 @@ def demo_usernames(session: Session) -> list[str]:
     return list(session.scalars(select(User.username).where(User.is_demo.is_(True),
                                                             User.active.is_(True))
                                 .order_by(User.username)))
+
+
+def update_user(session: Session, actor: Actor, user_id: int, changes: dict) -> User:
+    """Change a user's name, email, profile, user group or provider link (the login a provider
+    documents with; one login per provider). Inactive user groups and providers stay where they
+    are already used but cannot be newly chosen (rule 14). Passwords: set_password."""
+    actor.require(MANAGE_USERS, "edit users")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"User #{user_id} does not exist.")
+    allowed = {"full_name", "email", "profile_id", "user_group_id", "provider_id"}
+    errors, clean = {}, {}
+    for key, value in changes.items():
+        try:
+            if key not in allowed:
+                raise ValueError("cannot be set here")
+            if key == "full_name":
+                clean[key] = v.text(value, max_length=120, required=True)
+            elif key == "email":
+                clean[key] = v.text(value, max_length=255)
+                if clean[key] and "@" not in clean[key]:
+                    raise ValueError("must be an email address")
+            else:
+                clean[key] = v.optional_id(value)
+        except ValueError as exc:
+            errors[key] = str(exc)
+    if "profile_id" in clean and "profile_id" not in errors and (
+            clean["profile_id"] is None or session.get(Profile, clean["profile_id"]) is None):
+        errors["profile_id"] = "choose an existing profile"
+    for key, model, noun in (("user_group_id", UserGroup, "User group"),
+                             ("provider_id", Provider, "Provider")):
+        ref_id = clean.get(key)
+        if ref_id is None or key in errors:
+            continue
+        row = session.get(model, ref_id)
+        if row is None:
+            errors[key] = f"{noun} #{ref_id} does not exist"
+        elif not row.active and ref_id != getattr(user, key):
+            errors[key] = f"{noun} “{row}” is inactive and cannot be chosen"
+    provider_id = clean.get("provider_id")
+    if provider_id is not None and "provider_id" not in errors:
+        other = session.scalar(select(User).where(User.provider_id == provider_id,
+                                                  User.id != user.id))
+        if other is not None:
+            errors["provider_id"] = f"is already the login of {other.full_name} ({other.username})"
+    if errors:
+        raise ValidationError(errors)
+    for key, value in clean.items():
+        if getattr(user, key) != value:
+            setattr(user, key, value)
+    session.flush()
+    return user

@@ -11,14 +11,13 @@ import sqlalchemy as sa
 
 import admin_views.alerts
 import admin_views.home
-from admin_views.base import SecureModelView
 from conftest import TODAY, Factory
 from extensions import db
-from models import AlertAcknowledgement, Authorization, Client, Division, Profile
+from models import AlertAcknowledgement, Authorization, Division, Profile, User
 from rules import Actor
 from rules.audit import acting_as
 from rules.authorizations import update_authorization
-from rules.permissions import VIEW_CLIENTS, WRITE_NOTES
+from rules.permissions import RECEIVE_ALERTS, WRITE_NOTES
 from seeds.demo import seed_demo
 
 ROLES = ("admin", "support", "billing", "provider")
@@ -76,8 +75,8 @@ def test_recipients_see_their_open_alerts_and_others_are_refused(web, practice):
             f"Expiring soon Brown, Ella South Clinic 90837 {practice.brown_number} "
             "10 10 2026-06-25 Acknowledge",
         ], role
-        # No client chart in this build: the names are plain text, not a broken link.
-        assert "/console/clients" not in response.get_data(as_text=True)
+        assert (f'<a href="/console/clients/chart/{practice.hanson_client}/">Hanson, Mark</a>'
+                in response.get_data(as_text=True)), role
         assert 'href="/console/alerts/"' in client.get("/console/").get_data(as_text=True)
     provider = web("provider")
     assert provider.get("/console/alerts/").status_code == 403
@@ -128,19 +127,17 @@ def test_acknowledging_hides_the_alert_for_oneself_only(app, web, practice, pass
     assert len(rows(billing.get("/console/alerts/").get_data(as_text=True))) == 2
 
 
-def test_client_names_link_to_the_client_chart_when_it_exists(app, web, practice, users):
-    admin = app.extensions["admin"][0]
-
-    class Clients(SecureModelView):
-        permission = VIEW_CLIENTS
-        can_view_details = True
-
-    admin.add_view(Clients(Client, endpoint="clients", url="clients"))
-    client_id = practice.hanson_client
-    support = web("support")
+def test_client_names_are_plain_text_for_those_who_may_not_open_the_chart(app, web, practice,
+                                                                           users):
+    with app.app_context(), acting_as(db.session, Actor.system()):
+        profile = Profile(name="Alerts only", permissions={RECEIVE_ALERTS})
+        db.session.add(profile)
+        db.session.get(User, users["billing"]).profile = profile
+        db.session.commit()
+    reader = web("billing")
     for url in ("/console/alerts/", "/console/"):
-        page = support.get(url).get_data(as_text=True)
-        assert f'<a href="/console/clients/details/?id={client_id}">Hanson, Mark</a>' in page
+        page = reader.get(url).get_data(as_text=True)
+        assert "Hanson, Mark" in page and "/console/clients/chart/" not in page, url
 
 
 def counts(html: str) -> dict[str, int]:

@@ -56,7 +56,7 @@ def test_add_a_client_with_payers_and_read_it_back(admin, make, session):
                    {"insurance_company_id": blue.id, "primary": True}]})
     assert two_primaries.status_code == 422
     assert two_primaries.get_json()["error"]["fields"] == {
-        "payers": "at most one payer can be primary"}
+        "payers": "mark exactly one payer as the primary payer"}
     blank = admin.post("/clients", {"first_name": "  ", "last_name": "B", "dob": "1890-01-01"})
     assert blank.status_code == 422
     assert blank.get_json()["error"]["fields"] == {

@@ -121,7 +121,7 @@ def test_a_provider_sees_only_their_own_notes(web, practice):
     assert "Lee, Marcus" not in text(page).split("model-list")[1].split("</table>")[0]
     asked = provider.get(f"{NOTES}/", query_string={"flt0_provider_equals": practice["lee"]})
     assert listed(asked) == []
-    assert provider.get(f"{NOTES}/export/csv/").status_code == 302   # no export permission
+    assert provider.get(f"{NOTES}/export/csv/").status_code == 403   # no export permission
     # Support staff see every provider's notes.
     assert count_shown(web("support").get(f"{NOTES}/")) == 5
 
