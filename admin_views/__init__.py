@@ -6,8 +6,10 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from . import (account, alerts, audit, authorizations, clients, financial, imports, notes,
-               people, picklists, tokens)
+from rules.permissions import VIEW_AUDIT
+
+from . import (account, alerts, audit, authorizations, chart, clients, financial, imports,
+               notes, people, picklists, tokens)
 from .home import HomeView
 
 
@@ -29,3 +31,11 @@ def init_admin(app: Flask) -> Admin:
 _REGISTRARS: list = [clients.register, authorizations.register, notes.register, alerts.register,
                      financial.register, picklists.register, people.register, imports.register,
                      tokens.register, audit.register, account.register]
+
+
+# The client chart gathers what other areas show on it (see admin_views/chart.py). Done here,
+# once per process, so every area stays unaware of the others.
+chart.CHART_TABS.append(chart.ChartTab("history", "History", "console/chart_history.html",
+                                       VIEW_AUDIT))
+chart.AUTH_LINE_EXTRAS += [notes.CHART_AUTH_LINE_TEMPLATE, "audit/_chart_auth_line.html"]
+chart.CHART_CONTEXT += [notes.chart_context, audit.chart_history_context]

@@ -19,7 +19,7 @@ from rules.audit import AUDITED, OBJECT_TYPES
 from rules.errors import FIELD_LABELS
 from rules.permissions import PERMISSIONS, VIEW_AUDIT
 
-from .base import SecureModelView, expose
+from .base import SecureModelView, can, expose
 
 #: The largest id either database stores (INTEGER); anything above is simply not found.
 MAX_ID = 2**31 - 1
@@ -261,6 +261,22 @@ class AuditView(SecureModelView):
                     f"{batch.created_at:%Y-%m-%d %H:%M:%S} UTC. {batch.description}")
         return self._render_records(f"Bulk operation {batch.id[:8]}",
                                     AuditRecord.batch_id == batch.id, subtitle=subtitle)
+
+
+#: How many recent changes the client chart's History tab shows before "Full history".
+CHART_HISTORY_SIZE = 15
+
+
+def chart_history_context(client, auths) -> dict:
+    """For the client chart's History tab (admin_views.chart.CHART_CONTEXT): the client's most
+    recent changes — its own, its authorizations', notes' and payers' — newest first."""
+    if not can(VIEW_AUDIT):
+        return {}
+    records = list(db.session.scalars(
+        select(AuditRecord).where(AuditRecord.client_id == client.id)
+        .order_by(AuditRecord.at.desc(), AuditRecord.id.desc()).limit(CHART_HISTORY_SIZE)))
+    return {"history": records, "history_formatter": ChangeFormatter(records),
+            "history_url": history_url, "history_types": TYPE_LABELS}
 
 
 def register(admin) -> None:
