@@ -32,6 +32,10 @@ from .permissions import BULK_UPDATE, EDIT_AUTHORIZATIONS, MODIFY_MANAGED_UNITS
 
 #: Fields "Update Codes Listed" may write (the code and the auth # stay per auth).
 UPDATE_FIELDS = tuple(f for f in EDITABLE_FIELDS if f not in ("billing_code_id", "auth_number"))
+#: Fields whose change can break a cross-field rule of a row (dates, units, unmanaged); a change
+#: of any other field only needs its value checked, once.
+_CROSS_FIELDS = frozenset({"start_date", "end_date", "allotted_units", "remaining_units",
+                           "unmanaged", "insurance_company_id"})
 #: How many failing rows an error lists by name before "and N more".
 MAX_NAMED = 25
 #: Columns loaded to validate a row (beside the fields being changed).
@@ -47,6 +51,8 @@ class RowChange:
     client_id: int
     before: dict
     after: dict
+    #: The auth's version once the change is written (undo compares against it).
+    version: int
 
 
 @dataclass
@@ -165,6 +171,10 @@ def plan_update(session: Session, actor: Actor, scope: Select, raw_changes: dict
             diff["remaining_units"] = r.remaining_units + diff["allotted_units"] - r.allotted_units
         if not diff:
             continue
+        if _CROSS_FIELDS.isdisjoint(diff):
+            plan.changes.append(RowChange(r.id, _label(r), r.client_id,
+                                          {f: before[f] for f in diff}, diff, r.version + 1))
+            continue
         state = {f: getattr(r, f) for f in _STATE if f in EDITABLE_FIELDS}
         after_state = {**{f: None for f in EDITABLE_FIELDS}, **state, **diff}
         problems = check_values(after_state, pending=r.pending_units, overdrawn=r.overdrawn)
@@ -180,7 +190,7 @@ def plan_update(session: Session, actor: Actor, scope: Select, raw_changes: dict
             errors.append(f"{_label(r)}: {text}")
             continue
         plan.changes.append(RowChange(r.id, _label(r), r.client_id,
-                                      {f: before[f] for f in diff}, diff))
+                                      {f: before[f] for f in diff}, diff, r.version + 1))
     plan.error_count = len(errors)
     plan.errors = _named(errors, len(errors))
     return plan
@@ -239,10 +249,9 @@ def apply_update(session: Session, actor: Actor, scope: Select, raw_changes: dic
                     version=a.c.version + 1))
         ids = [c.auth_id for c in plan.changes]
         _recompute_active(session, ids, today)
-        versions = _versions(session, ids)
         batch.row_count = record_rows(session, actor, [
             {"object_type": "authorization", "object_id": c.auth_id, "object_label": c.label,
-             "action": "update", "client_id": c.client_id, "version": versions[c.auth_id],
+             "action": "update", "client_id": c.client_id, "version": c.version,
              "changes": {f: [jsonable(c.before[f]), jsonable(c.after[f])] for f in c.after}}
             for c in plan.changes])
         sync_alerts(session, today, _batch_scope(batch.id))
