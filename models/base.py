@@ -58,6 +58,10 @@ class _ScaledDecimal(TypeDecorator):
 class Money(_ScaledDecimal):
     """Dollars and cents, stored as cents."""
 
+    cache_ok = True
+
 
 class Percent(_ScaledDecimal):
     """A percentage with two decimals (37.50), stored as hundredths of a percent."""
+
+    cache_ok = True
