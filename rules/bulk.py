@@ -111,8 +111,11 @@ def _lock(session: Session, scope: Select) -> None:
     if is_sqlite(session):
         take_write_lock(session)
     else:
+        # NO KEY UPDATE, like rules.locking: no conflict with the key-share lock of a note
+        # being inserted on one of these auths.
         session.execute(select(Authorization.id).where(Authorization.id.in_(scope))
-                        .order_by(Authorization.id).with_for_update(of=Authorization))
+                        .order_by(Authorization.id)
+                        .with_for_update(of=Authorization, key_share=True))
 
 
 # ----------------------------------------------------------------------------- Update Codes Listed
@@ -254,7 +257,7 @@ def apply_update(session: Session, actor: Actor, scope: Select, raw_changes: dic
              "action": "update", "client_id": c.client_id, "version": c.version,
              "changes": {f: [jsonable(c.before[f]), jsonable(c.after[f])] for f in c.after}}
             for c in plan.changes])
-        sync_alerts(session, today, _batch_scope(batch.id))
+        sync_alerts(session, today, ids)
     session.expire_all()
     return BulkResult(batch.id, plan.count, ids)
 
@@ -278,12 +281,6 @@ def _versions(session: Session, ids: list[int]) -> dict[int, int]:
         out.update(session.execute(select(Authorization.id, Authorization.version)
                                    .where(Authorization.id.in_(chunk))).all())
     return out
-
-
-def _batch_scope(batch_id: str) -> Select:
-    """The auths a batch touched, as a scope (its audit records are indexed by batch)."""
-    return (select(AuditRecord.object_id)
-            .where(AuditRecord.batch_id == batch_id, AuditRecord.object_type == "authorization"))
 
 
 # ----------------------------------------------------------------------------------- Bulk Add
@@ -387,7 +384,7 @@ def bulk_add(session: Session, actor: Actor, client_ids, raw: dict, *,
                          "billing_code": [None, code_of[r.billing_code_id]],
                          "auth_number": [None, r.auth_number]}}
             for r in created])
-        sync_alerts(session, today, _batch_scope(batch.id))
+        sync_alerts(session, today, [r.id for r in created])
     return BulkResult(batch.id, len(created), [r.id for r in created])
 
 
@@ -413,7 +410,8 @@ def undo_batch(session: Session, actor: Actor, batch_id: str, *, skip_changed: b
     if not is_sqlite(session):
         for chunk in _chunks(ids):
             session.execute(select(Authorization.id).where(Authorization.id.in_(chunk))
-                            .order_by(Authorization.id).with_for_update())
+                            .order_by(Authorization.id)
+                            .with_for_update(of=Authorization, key_share=True))
     current = {}
     for chunk in _chunks(ids):
         current.update({r.id: r for r in _load(session, select(Authorization.id).where(
@@ -503,7 +501,7 @@ def undo_batch(session: Session, actor: Actor, batch_id: str, *, skip_changed: b
         undo.row_count = len(done)
         batch.undone_by_batch_id = undo.id
         if batch.kind == "update_codes_listed":
-            sync_alerts(session, today, _batch_scope(undo.id))
+            sync_alerts(session, today, done)
     session.expire_all()
     return BulkResult(undo.id, len(done), done, refused)
 
