@@ -23,6 +23,7 @@ changed meanwhile, nothing is written and the user reviews again.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -129,14 +130,16 @@ class BulkForm(ConsoleForm):
 
 # --------------------------------------------------------------------------------- targets
 
+def _whole(text: str | None) -> int | None:
+    """A plain whole number a form carried (ASCII digits, fits an id), else None."""
+    text = (text or "").strip()
+    return int(text) if re.fullmatch(r"[0-9]{1,10}", text) and int(text) < 2**31 else None
+
+
 def _ids(text: str | None, limit: int = MAX_TICKED) -> list[int]:
     """Ticked row ids from "1,2,3" (anything else is dropped)."""
-    out = []
-    for part in (text or "").split(",")[:limit]:
-        part = part.strip()
-        if part.isdigit() and len(part) < 11 and 0 < int(part) < 2**31:
-            out.append(int(part))
-    return sorted(set(out))
+    found = (_whole(part) for part in (text or "").split(",")[:limit])
+    return sorted({i for i in found if i})
 
 
 def _digest(ids) -> str:
@@ -205,7 +208,7 @@ class ListTarget(Target):
         noun = "Authorizations" if source == "authorizations" else "Clients"
         query = urlencode(list(args.items(multi=True)))
         super().__init__(title=f"Clients → {noun}",
-                         back_url=view.get_url(".index_view") + (f"?{query}" if query else ""),
+                         back_url=url_for(f"{view.endpoint}.index_view") + (f"?{query}" if query else ""),
                          back_label=f"Back to Clients → {noun}",
                          carried={"list_args": query, "ticked": ",".join(map(str, ticked))})
 
@@ -320,8 +323,12 @@ class BulkView(AccessMixin, BaseView):
         form = BulkForm(request.form if posted else None)
         self._offer(form, target)
         op = request.form.get("op", "") if posted else ""
-        if not posted or op == "edit":
+        if not posted:
             return self._form_page(form, target)
+        if op == "edit":  # "Change the values" on a confirmation
+            return self._form_page(form, target, Problem(
+                "Nothing was changed: adjust the values, then choose “Add New Codes” or "
+                "“Update Codes Listed” again.", level="warning"))
         handlers = {"add": self._add, "apply_add": self._apply_add, "update": self._update,
                     "apply_update": self._apply_update}
         if op not in handlers:
@@ -432,6 +439,9 @@ class BulkView(AccessMixin, BaseView):
                 f"Nothing can be changed: {plan.error_count} of the {plan.matched} listed "
                 "authorizations would be invalid. Correct the values (or the filter) and "
                 "try again.", details=plan.errors)
+        if not plan.matched:
+            return self._form_page(form, target, Problem(
+                "No authorization is listed: there is nothing to update.", level="warning"))
         if not plan.changes:
             return self._form_page(form, target, Problem(
                 f"Nothing to change: the {plan.matched} listed authorizations already have "
@@ -442,15 +452,15 @@ class BulkView(AccessMixin, BaseView):
                            group_ignored=bool(form.billing_code_group_id.data))
 
     def _apply_update(self, form, target):
-        raw_expected = request.form.get("expected_count", "")
-        if not (raw_expected.isdigit() and len(raw_expected) < 10):
+        expected = _whole(request.form.get("expected_count"))
+        if expected is None:
             return self._form_page(form, target, Problem(
                 "The confirmation did not say how many authorizations you confirmed: review it "
                 "again."), 400)
         filled = ", ".join(f"{label} = {value}" for label, value in form.filled_update())
         result = apply_update(db.session, self.actor, target.scope(),
                               form.raw(BulkForm.UPDATE_FIELDS),
-                              expected_count=int(raw_expected),
+                              expected_count=expected,
                               description=f"Update Codes Listed on {target.where()}: {filled}")
         db.session.commit()
         return self._done(result.batch_id, target,

@@ -128,6 +128,15 @@ def test_rows_that_already_have_the_values_are_not_counted(web, session, make):
         text(same)
 
 
+def test_a_chart_without_auths_has_nothing_to_update(web, session, make):
+    client = make.client()
+    session.commit()
+    response = web("support").post(chart_url(client), {**update_form(exp_alert_days="4"),
+                                                       "op": "update"})
+    assert response.status_code == 200
+    assert "No authorization is listed: there is nothing to update." in text(response)
+
+
 def test_one_invalid_row_stops_everything_and_is_named(web, session, make):
     client = make.client("Garcia", first_name="Ana")
     ok = make.auth(client, "90834", today=clinic_today(), start_date=day(-5), end_date=day(40))
