@@ -176,3 +176,18 @@ def test_the_count_confirmed_must_still_hold(web, session, make):
     assert database_state(session, TABLES) == before
     back = press(support, chart_url(client), confirm, "edit")  # "Change the values"
     assert back.status_code == 200 and 'value="21"' in back.get_data(as_text=True)
+
+
+def test_active_status_and_last_edited_follow_the_update_and_its_undo(web, session, make):
+    client, auths, _ = _three_auths(session, make)
+    stamped = {a.last_edited_at for a in auths_of(session, client)}
+    support = web("support")
+    confirm = support.post(chart_url(client), {**update_form(end_date=iso(-1)), "op": "update"})
+    done = press(support, chart_url(client), confirm, "apply_update")
+    ended = auths_of(session, client)
+    assert {(a.active, a.end_date, a.last_edited_by) for a in ended} == \
+        {(False, day(-1), "Support")}  # ended yesterday: inactive at once (rule 5)
+    assert not stamped & {a.last_edited_at for a in ended}
+    undo = support.post(f"/console/bulk/batch/{batch_id_of(done)}/undo", {})
+    assert undo.status_code == 302
+    assert {(a.active, a.end_date) for a in auths_of(session, client)} == {(True, day(40))}

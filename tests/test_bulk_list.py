@@ -233,3 +233,37 @@ def test_bulk_add_from_the_client_list(web, session, make, payers):
     update = support.post("/console/bulk/list/clients/", {**update_form(exp_alert_days="3"),
                                                           "op": "update"})
     assert update.status_code == 400
+
+
+def test_the_confirmation_shows_counts_and_the_first_rows_only(app, web, session, make, payers):
+    """A confirmation over many auths costs the same statements as over a few, and shows the
+    first rows of the preview with the count of the rest (never every row)."""
+    from extensions import db
+
+    aetna, _ = payers
+    session.commit()
+    query = urlencode({"payer": aetna.id})
+    support = web("support")
+
+    def confirm_for(n):
+        for i in range(n):
+            _client_with_auth(make, f"Many{n}x{i:03}", aetna, insurance_company_id=aetna.id)
+        session.commit()
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            page = support.post(BULK, {**update_form(exp_alert_days=str(n)), "op": "update",
+                                       "list_args": query})
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        return page, len(statements)
+
+    confirm_for(1)  # the first page of a login reads a few things once (alert counts)
+    small, few = confirm_for(4)
+    large, many = confirm_for(40)
+    assert count_of(large, "bulk-count") == 45
+    assert "Preview: the first 20 of 45" in text(large) and "… and 25 more." in text(large)
+    assert len(re.findall(r"Many\d+x\d+", text(large))) == 20
+    assert count_of(small, "bulk-count") == 5 and "more." not in text(small)
+    assert many == few
