@@ -41,7 +41,6 @@ from models import (AuditBatch, AuditRecord, AuthGroup, Authorization, BillingCo
 from rules import Conflict, DomainError, ValidationError
 from rules.audit import jsonable
 from rules.bulk import BulkPlan, apply_update, bulk_add, plan_update, undo_batch
-from rules.errors import FIELD_LABELS
 from rules.permissions import BULK_UPDATE, MODIFY_MANAGED_UNITS, VIEW_AUDIT
 from rules.picklists import choices
 
@@ -207,8 +206,8 @@ class ListTarget(Target):
         self.source, self.view, self.args, self.ticked = source, view, args, ticked
         noun = "Authorizations" if source == "authorizations" else "Clients"
         query = urlencode(list(args.items(multi=True)))
-        super().__init__(title=f"Clients → {noun}",
-                         back_url=url_for(f"{view.endpoint}.index_view") + (f"?{query}" if query else ""),
+        back = url_for(f"{view.endpoint}.index_view") + (f"?{query}" if query else "")
+        super().__init__(title=f"Clients → {noun}", back_url=back,
                          back_label=f"Back to Clients → {noun}",
                          carried={"list_args": query, "ticked": ",".join(map(str, ticked))})
 
