@@ -24,6 +24,9 @@ from .base import SecureModelView, can, expose
 #: The largest id either database stores (INTEGER); anything above is simply not found.
 MAX_ID = 2**31 - 1
 HISTORY_PAGE_SIZE = 100
+#: Templates shown on the page of one bulk operation, under its title (e.g. "Undo this bulk
+#: update"); they get ``batch``. Other areas add theirs (admin_views/__init__.py).
+BATCH_ACTIONS: list[str] = []
 
 #: Names of fields that rules.errors.FIELD_LABELS does not cover.
 LABELS = {"dob": "Date of birth", "password_hash": "Password", "sort_order": "Order",
@@ -217,7 +220,8 @@ class AuditView(SecureModelView):
         page = int(raw) if raw.isdigit() and len(raw) < 7 else 1
         return max(page, 1)
 
-    def _render_records(self, title: str, condition, *, subtitle: str = "", back=None):
+    def _render_records(self, title: str, condition, *, subtitle: str = "", back=None,
+                        **extra):
         page = self._page()
         total = db.session.scalar(select(func.count()).select_from(AuditRecord)
                                   .where(condition))
@@ -228,7 +232,7 @@ class AuditView(SecureModelView):
         return self.render("audit/history.html", title=title, subtitle=subtitle,
                            records=records, formatter=ChangeFormatter(records), total=total,
                            page=page, pages=pages, type_labels=TYPE_LABELS,
-                           history_url=history_url, back=back)
+                           history_url=history_url, back=back, **extra)
 
     @expose("/history/<object_type>/<int:object_id>")
     def history(self, object_type: str, object_id: int):
@@ -260,7 +264,8 @@ class AuditView(SecureModelView):
         subtitle = (f"{batch.kind.replace('_', ' ')} by {batch.actor_name} at "
                     f"{batch.created_at:%Y-%m-%d %H:%M:%S} UTC. {batch.description}")
         return self._render_records(f"Bulk operation {batch.id[:8]}",
-                                    AuditRecord.batch_id == batch.id, subtitle=subtitle)
+                                    AuditRecord.batch_id == batch.id, subtitle=subtitle,
+                                    batch=batch, batch_actions=BATCH_ACTIONS)
 
 
 #: How many recent changes the client chart's History tab shows before "Full history".
