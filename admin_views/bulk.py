@@ -40,7 +40,7 @@ from models import (AuditBatch, AuditRecord, AuthGroup, Authorization, BillingCo
                     InsuranceCompany)
 from rules import Conflict, DomainError, ValidationError
 from rules.audit import jsonable
-from rules.bulk import BulkPlan, apply_update, bulk_add, plan_update, undo_batch
+from rules.bulk import BulkPlan, apply_update, bulk_add, plan_add, plan_update, undo_batch
 from rules.permissions import BULK_UPDATE, MODIFY_MANAGED_UNITS, VIEW_AUDIT
 from rules.picklists import choices
 
@@ -400,14 +400,14 @@ class BulkView(AccessMixin, BaseView):
                               f"Added {result.count} authorizations to {target.title}.")
         # Several clients: a dry run validates every client (the refusal names them), then
         # the user confirms the number.
-        result = bulk_add(db.session, self.actor, ids, raw)
-        db.session.rollback()
+        plan = plan_add(db.session, self.actor, ids, raw)
+        db.session.rollback()  # a plan only reads; end the read transaction
         group = db.session.get(BillingCodeGroup, int(form.billing_code_group_id.data))
         names = list(db.session.scalars(select(Client).where(Client.id.in_(ids))
                                         .order_by(Client.name_key, Client.id)
                                         .limit(PREVIEW_ROWS)))
         return self.render(TEMPLATES + "confirm_add.html", form=form, target=target,
-                           group=group, clients=len(ids), auths=result.count, names=names,
+                           group=group, clients=len(ids), auths=plan.count, names=names,
                            digest=_digest(ids), mode=self._mode(target, target.client_modes()))
 
     def _apply_add(self, form, target):

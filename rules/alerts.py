@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import (Date, and_, case, exists, false, func, insert, literal, not_, or_,
+from sqlalchemy import (Date, Select, and_, case, exists, false, func, insert, literal, not_, or_,
                         select, true, union_all, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
@@ -153,9 +153,14 @@ def _insert_ignoring_duplicates(session: Session, table):
     return insert(table)
 
 
-def sync_alerts(session: Session, today: dt.date, auth_ids=None) -> dict[str, int]:
+def sync_alerts(session: Session, today: dt.date, auth_ids=None, *,
+                scope: Select | None = None) -> dict[str, int]:
     """Open the alerts whose condition holds and close those whose condition stopped, for
-    every auth or only ``auth_ids``: one INSERT … SELECT and one UPDATE. Safe to repeat."""
+    every auth, only ``auth_ids``, or only the auths a ``scope`` (a SELECT of authorization
+    ids: a bulk operation's filter or id range) selects: one INSERT … SELECT and one UPDATE.
+    Safe to repeat."""
+    if scope is not None:
+        return _sync(session, today, scope)
     if auth_ids is None:
         return _sync(session, today, None)
     ids = sorted(set(auth_ids))
@@ -166,7 +171,7 @@ def sync_alerts(session: Session, today: dt.date, auth_ids=None) -> dict[str, in
     return total
 
 
-def _sync(session: Session, today: dt.date, ids: list[int] | None) -> dict[str, int]:
+def _sync(session: Session, today: dt.date, ids: list[int] | Select | None) -> dict[str, int]:
     now = utcnow()
     conds = conditions(today, whole_table=ids is None)
     a = Authorization

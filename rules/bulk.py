@@ -257,7 +257,8 @@ def apply_update(session: Session, actor: Actor, scope: Select, raw_changes: dic
              "action": "update", "client_id": c.client_id, "version": c.version,
              "changes": {f: [jsonable(c.before[f]), jsonable(c.after[f])] for f in c.after}}
             for c in plan.changes])
-        sync_alerts(session, today, ids)
+        # The listed auths' alerts, through the list's own filter (one statement).
+        sync_alerts(session, today, scope=scope)
     session.expire_all()
     return BulkResult(batch.id, plan.count, ids)
 
@@ -285,15 +286,29 @@ def _versions(session: Session, ids: list[int]) -> dict[int, int]:
 
 # ----------------------------------------------------------------------------------- Bulk Add
 
-def bulk_add(session: Session, actor: Actor, client_ids, raw: dict, *,
-             today: dt.date | None = None, description: str = "") -> BulkResult:
-    """One auth per code of the billing code group per client, all in one transaction.
+@dataclass
+class AddPlan:
+    """What a Bulk Add would create, every client and value checked; nothing written."""
+
+    group: BillingCodeGroup
+    codes: list[BillingCode]
+    client_ids: list[int]
+    client_names: dict[int, str]
+    values: dict  # the fields every new auth gets (billing code and client aside)
+
+    @property
+    def count(self) -> int:
+        return len(self.client_ids) * len(self.codes)
+
+
+def plan_add(session: Session, actor: Actor, client_ids, raw: dict) -> AddPlan:
+    """Validate a Bulk Add: one auth per code of the billing code group per client.
 
     ``raw``: billing_code_group_id, allotted_units, remaining_units (default: allotted),
     unit_alert_level, exp_alert_days, start_date, end_date, unmanaged (yes / no / n.a.), and
-    optionally auth_group_id and insurance_company_id."""
+    optionally auth_group_id and insurance_company_id. Raises ValidationError naming the fields
+    or the clients that cannot take these auths."""
     _require_bulk(actor)
-    today = today or clinic_today()
     raw = dict(raw)
     group_id = raw.pop("billing_code_group_id", None)
     unmanaged = raw.pop("unmanaged", None)
@@ -336,56 +351,76 @@ def bulk_add(session: Session, actor: Actor, client_ids, raw: dict, *,
     if inactive_codes:
         raise ValidationError(f"The group “{group.name}” holds inactive codes: "
                               f"{', '.join(inactive_codes)}; fix the group first.")
-    take_write_lock(session)
-    clients = dict(session.execute(select(Client.id, Client.last_name + ", " + Client.first_name)
-                                   .where(Client.id.in_(ids))).all())
+    clients = {}
+    for chunk in _chunks(ids):
+        clients.update(session.execute(
+            select(Client.id, Client.last_name + ", " + Client.first_name)
+            .where(Client.id.in_(chunk))).all())
     problems = [f"Client #{i} does not exist" for i in ids if i not in clients]
     payer_id = fields.get("insurance_company_id")
     if payer_id is not None:
         payer = session.get(InsuranceCompany, payer_id)
         if payer is None or not payer.active:
             raise ValidationError({"insurance_company_id": "does not exist or is inactive"})
-        on_file = set(session.scalars(select(ClientPayer.client_id).where(
-            ClientPayer.insurance_company_id == payer_id, ClientPayer.client_id.in_(ids))))
+        on_file = set()
+        for chunk in _chunks(ids):
+            on_file.update(session.scalars(select(ClientPayer.client_id).where(
+                ClientPayer.insurance_company_id == payer_id, ClientPayer.client_id.in_(chunk))))
         problems += [f"{clients[i]}: {payer.name} is not one of the client's payers on file"
                      for i in ids if i in clients and i not in on_file]
     if problems:
         raise ValidationError(f"Nothing was added: {len(problems)} of the {len(ids)} clients "
                               "cannot take these authorizations.",
                               details=_named(problems, len(problems)))
-    codes = list(group.codes)
-    numbers = iter(reserve_auth_numbers(session, len(ids) * len(codes)))
-    now = utcnow()
-    base = {f: v for f, v in template.items() if f != "billing_code_id"}
+    values = {f: v for f, v in template.items() if f != "billing_code_id"}
     for flag_field in ("exclude_from_notes", "unmanaged", "is_default", "suspend_alerts",
                        "inpatient"):
-        base[flag_field] = bool(base[flag_field])
-    probe = Authorization(**{**base, "billing_code_id": codes[0].id})
+        values[flag_field] = bool(values[flag_field])
+    return AddPlan(group, list(group.codes), ids, clients, values)
+
+
+def bulk_add(session: Session, actor: Actor, client_ids, raw: dict, *,
+             today: dt.date | None = None, description: str = "") -> BulkResult:
+    """Bulk Add (rule 15): the auths of :func:`plan_add`, all in one transaction and one audit
+    batch. Rows go in by executemany (no RETURNING: a huge INSERT … RETURNING costs the
+    PostgreSQL driver more than the insert); their ids are read back by their new, unique
+    auth numbers."""
+    today = today or clinic_today()
+    take_write_lock(session)
+    plan = plan_add(session, actor, client_ids, raw)
+    numbers = reserve_auth_numbers(session, plan.count)
+    now = utcnow()
+    base = dict(plan.values)
+    probe = Authorization(**{**base, "billing_code_id": plan.codes[0].id})
     base.update(active=is_active(probe, today), pending_units=0, overdrawn=False, version=1,
                 last_edited_at=now, last_edited_by=actor.name, created_at=now)
-    rows = [{**base, "client_id": cid, "billing_code_id": code.id, "auth_number": next(numbers)}
-            for cid in ids for code in codes]
+    pairs = [(cid, code) for cid in plan.client_ids for code in plan.codes]
+    rows = [{**base, "client_id": cid, "billing_code_id": code.id, "auth_number": number}
+            for (cid, code), number in zip(pairs, numbers)]
     a = Authorization.__table__
-    with audit_batch(session, actor, "bulk_add",
-                     description or f"Bulk Add of “{group.name}” to {len(ids)} clients") as batch:
-        created = session.execute(insert(a).returning(a.c.id, a.c.client_id, a.c.auth_number,
-                                                      a.c.billing_code_id, sort_by_parameter_order=True),
-                                  rows).all()
-        code_of = {c.id: c.code for c in codes}
+    with audit_batch(session, actor, "bulk_add", description or
+                     f"Bulk Add of “{plan.group.name}” to {len(plan.client_ids)} clients") as batch:
+        session.connection().execute(insert(a), rows)
+        id_of = {}
+        for chunk in _chunks(numbers):
+            id_of.update(session.execute(select(a.c.auth_number, a.c.id)
+                                         .where(a.c.auth_number.in_(chunk))).all())
         shown = {k: jsonable(v) for k, v in base.items()
                  if k not in ("last_edited_at", "created_at", "version", "overdrawn")
                  and v is not None}
         batch.row_count = record_rows(session, actor, [
-            {"object_type": "authorization", "object_id": r.id, "client_id": r.client_id,
-             "object_label": f"{r.auth_number} ({code_of[r.billing_code_id]}) – "
-                             f"{clients[r.client_id]}",
+            {"object_type": "authorization", "object_id": id_of[number], "client_id": cid,
+             "object_label": f"{number} ({code.code}) – {plan.client_names[cid]}",
              "action": "create", "version": 1,
              "changes": {**{k: [None, v] for k, v in shown.items()},
-                         "billing_code": [None, code_of[r.billing_code_id]],
-                         "auth_number": [None, r.auth_number]}}
-            for r in created])
-        sync_alerts(session, today, [r.id for r in created])
-    return BulkResult(batch.id, len(created), [r.id for r in created])
+                         "billing_code": [None, code.code], "auth_number": [None, number]}}
+            for (cid, code), number in zip(pairs, numbers)])
+        created = [id_of[number] for number in numbers]
+        # The new auths' alerts, through their id range (one statement, whatever their number;
+        # other auths in that range are synced too, which is harmless).
+        sync_alerts(session, today, scope=select(a.c.id).where(
+            a.c.id.between(min(created), max(created))))
+    return BulkResult(batch.id, len(created), created)
 
 
 # ------------------------------------------------------------------------------------- Undo
