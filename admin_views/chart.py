@@ -121,6 +121,10 @@ def lines_from_post(form, auths_by_id: dict, locked_for) -> list[Line]:
                   if f not in FLAGS and f"{key}-{f}" in form}
         values.update({f: "y" if form.get(f"{key}-{f}") else "" for f in FLAGS})
         auth = auths_by_id.get(int(key[1:])) if key[0] == "a" else None
+        if auth is not None and "auth_number" not in values:
+            # A generated number is shown as text, not posted: keep showing it (a grid that
+            # comes back with errors would otherwise offer an empty Auth # box on that line).
+            values["auth_number"] = auth.auth_number
         lines.append(Line(key, auth, {k: (v or "").strip() for k, v in values.items()},
                           form.get(f"{key}-original", ""), bool(form.get(f"{key}-delete")),
                           locked=locked_for(auth) if auth is not None else ()))
