@@ -28,9 +28,9 @@ def init_admin(app: Flask) -> Admin:
 
 #: Each area adds its screens: ``register(admin)``, in menu order.
 #: Menu order: Clients, Notes, Alerts, Financial, Administration, then the audit trail and My account.
-_REGISTRARS: list = [clients.register, authorizations.register, notes.register, alerts.register,
-                     financial.register, picklists.register, people.register, imports.register,
-                     tokens.register, audit.register, account.register, bulk.register]
+_REGISTRARS: list = [clients.register, authorizations.register, imports.register, notes.register,
+                     alerts.register, financial.register, picklists.register, people.register,
+                     audit.register, account.register, tokens.register, bulk.register]
 
 
 # The client chart gathers what other areas show on it (see admin_views/chart.py). Done here,

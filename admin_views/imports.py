@@ -85,4 +85,4 @@ class ImportView(AccessMixin, BaseView):
 
 def register(admin) -> None:
     admin.add_view(ImportView(name="Import authorizations", endpoint="imports",
-                              url="/console/imports", category="Authorizations"))
+                              url="/console/imports", category="Clients"))

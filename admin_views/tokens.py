@@ -48,4 +48,5 @@ class TokensView(AccessMixin, BaseView):
 
 
 def register(admin) -> None:
-    admin.add_view(TokensView(name="API tokens", endpoint="tokens", url="/console/tokens"))
+    admin.add_view(TokensView(name="API tokens", endpoint="tokens", url="/console/tokens",
+                              category="My account"))

@@ -25,3 +25,4 @@ def auths_of(server, name, code=None) -> list:
         "JOIN billing_codes b ON b.id = a.billing_code_id WHERE a.client_id = :c"
         + (" AND b.code = :code" if code else "") + " ORDER BY b.code, a.id",
         c=client_id(server, name), code=code)
+BULK_ADD_CLIENTS = (("Thomas", "Mateo"), ("Thomas", "Noah"))   # get "Family therapy" in bulk

@@ -20,18 +20,17 @@ from .demo import (ALERT_CLIENT, GRID_CLIENT, NEW_AUTH_CLIENT, NOTE_GROUP_CLIENT
 pytestmark = pytest.mark.browser
 
 MENUS = {
-    "admin": {"Clients": ["Clients", "Authorizations"], "Notes": [], "Alerts": [],
+    "admin": {"Clients": ["Clients", "Authorizations", "Import authorizations"], "Notes": [],
+              "Alerts": [],
               "Financial": ["Billing Codes", "Billing Code Groups", "Insurance Companies"],
               "Administration": ["Pick List Management", "Users", "Profiles", "Providers"],
-              "Authorizations": ["Import authorizations"], "API tokens": [],
-              "Audit": ["Audit trail"], "My account": ["Change password"]},
-    "support": {"Clients": ["Clients", "Authorizations"], "Notes": [], "Alerts": [],
-                "Authorizations": ["Import authorizations"], "API tokens": [],
-                "My account": ["Change password"]},
+              "Audit": ["Audit trail"], "My account": ["Change password", "API tokens"]},
+    "support": {"Clients": ["Clients", "Authorizations", "Import authorizations"], "Notes": [],
+                "Alerts": [], "My account": ["Change password", "API tokens"]},
     "billing": {"Clients": ["Clients", "Authorizations"], "Notes": [], "Alerts": [],
-                "API tokens": [], "My account": ["Change password"]},
-    "provider": {"Clients": ["Clients", "Authorizations"], "Notes": [], "API tokens": [],
-                 "My account": ["Change password"]},
+                "My account": ["Change password", "API tokens"]},
+    "provider": {"Clients": ["Clients", "Authorizations"], "Notes": [],
+                 "My account": ["Change password", "API tokens"]},
 }
 PROFILES = {"admin": "Avery Admin · Administrator", "support": "Sam Support · Support Staff",
             "billing": "Blair Billing · Billing", "provider": "Dana Reyes · Provider"}
