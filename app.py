@@ -18,6 +18,7 @@ from extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("authdesk")
+_STATIC_ENDPOINTS = frozenset({"static", "admin.static"})
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,35}")
 
 
@@ -58,6 +59,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
+        # Browsers keep the app's own CSS/JS/fonts for an hour instead of asking on every page.
+        "SEND_FILE_MAX_AGE_DEFAULT": 3600,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "INSTANCE_DIR": str(instance),
     }
@@ -147,7 +150,10 @@ def register_request_hooks(app: Flask) -> None:
         given = request.headers.get("X-Request-Id", "")
         g.request_id = given if _REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
         # The API authenticates by bearer token only (api.auth): never by the console's cookie.
-        if request.blueprint != "api" and current_user.is_authenticated:
+        # Static files are public: serving them needs no user (nor a database query).
+        if request.endpoint in _STATIC_ENDPOINTS or request.blueprint == "api":
+            return
+        if current_user.is_authenticated:
             set_actor(db.session, Actor.for_user(current_user, g.request_id))
 
     @app.after_request
