@@ -43,11 +43,14 @@ class Authorization(db.Model):
         # The dashboard's "closest to running out": active auths by units left, read in order.
         Index("ix_authorizations_active_remaining", "active", "remaining_units"),
         # The master list: each filter's column, then end_date (the default order, and the
-        # "expired hidden" range), so a filtered page and its count are index range scans.
-        Index("ix_authorizations_code_end", "billing_code_id", "end_date"),
-        Index("ix_authorizations_group_end", "auth_group_id", "end_date"),
-        Index("ix_authorizations_payer_end", "insurance_company_id", "end_date"),
-        Index("ix_authorizations_provider_end", "specific_provider_id", "end_date"),
+        # "expired hidden" range), so a filtered page and its count are index range scans;
+        # client_id last makes them covering for the join to the client's filters (division,
+        # groups, therapist): a count of 10,000 rows reads no table row (bench: 75 → 12 ms).
+        Index("ix_authorizations_code_end", "billing_code_id", "end_date", "client_id"),
+        Index("ix_authorizations_group_end", "auth_group_id", "end_date", "client_id"),
+        Index("ix_authorizations_payer_end", "insurance_company_id", "end_date", "client_id"),
+        Index("ix_authorizations_provider_end", "specific_provider_id", "end_date",
+              "client_id"),
         Index("ix_authorizations_active_end", "active", "end_date"),
         # Counting a filtered list reads only this index (no table rows): the range of end
         # dates, then the columns the filters test.

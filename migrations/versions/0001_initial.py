@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 10:01:55.725992
+Create Date: 2026-11-29 12:31:12.987615
 
 """
 from alembic import op
@@ -287,14 +287,14 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_authorizations_billing_code_id'), ['billing_code_id'], unique=False)
         batch_op.create_index('ix_authorizations_client_dates', ['client_id', 'start_date', 'end_date'], unique=False)
         batch_op.create_index('ix_authorizations_client_group', ['client_id', 'auth_group_id'], unique=False)
-        batch_op.create_index('ix_authorizations_code_end', ['billing_code_id', 'end_date'], unique=False)
+        batch_op.create_index('ix_authorizations_code_end', ['billing_code_id', 'end_date', 'client_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_authorizations_end_date'), ['end_date'], unique=False)
-        batch_op.create_index('ix_authorizations_group_end', ['auth_group_id', 'end_date'], unique=False)
+        batch_op.create_index('ix_authorizations_group_end', ['auth_group_id', 'end_date', 'client_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_authorizations_insurance_company_id'), ['insurance_company_id'], unique=False)
         batch_op.create_index('ix_authorizations_list_cover', ['end_date', 'client_id', 'insurance_company_id', 'specific_provider_id', 'billing_code_id', 'auth_group_id'], unique=False)
         batch_op.create_index('ix_authorizations_low_units', ['end_date'], unique=False, sqlite_where=sa.text('NOT unmanaged AND unit_alert_level IS NOT NULL AND remaining_units <= unit_alert_level'), postgresql_where=sa.text('NOT unmanaged AND unit_alert_level IS NOT NULL AND remaining_units <= unit_alert_level'))
-        batch_op.create_index('ix_authorizations_payer_end', ['insurance_company_id', 'end_date'], unique=False)
-        batch_op.create_index('ix_authorizations_provider_end', ['specific_provider_id', 'end_date'], unique=False)
+        batch_op.create_index('ix_authorizations_payer_end', ['insurance_company_id', 'end_date', 'client_id'], unique=False)
+        batch_op.create_index('ix_authorizations_provider_end', ['specific_provider_id', 'end_date', 'client_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_authorizations_specific_provider_id'), ['specific_provider_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_authorizations_start_date'), ['start_date'], unique=False)
 
