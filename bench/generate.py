@@ -186,7 +186,8 @@ def build(conn, *, scale: float = 1.0, seed: int = 2026, today: dt.date | None =
     p.clients = n_clients
 
     # Authorizations in sets (a group's siblings, or one auth) and the notes that used them.
-    single_codes = [c for c in p.codes if c not in GROUP_CODES] + ["90832", "90837"]
+    # Sorted: the same seed picks the same codes whatever ids the database gave them.
+    single_codes = sorted(c for c in p.codes if c not in GROUP_CODES) + ["90832", "90837"]
     first_auth = (conn.execute(sa.text("SELECT max(id) FROM authorizations")).scalar() or 0) + 1
     first_note = (conn.execute(sa.text("SELECT max(id) FROM notes")).scalar() or 0) + 1
     auth_id, note_id = first_auth, first_note

@@ -113,7 +113,7 @@ def gunicorn(url: str, workdir: Path, *, workers: int = 1):
     log = open(workdir / "gunicorn.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
-         f"127.0.0.1:{port}", "--timeout", "300", "bench.server:application"],
+         f"127.0.0.1:{port}", "--timeout", "300", "bench.server:build()"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -1,7 +1,7 @@
-"""The app as the benchmark serves it under gunicorn: ``gunicorn 'bench.server:application'``.
+"""The app as the benchmark serves it under gunicorn.
 
-It is the production app (``create_app()`` from the environment: CSRF on, real password hashes,
-no TESTING) with two differences for a run on 127.0.0.1 without TLS: the session cookie is not
+Run as ``gunicorn 'bench.server:build()'``. It is the production app (``create_app()`` from the
+environment: CSRF on, real password hashes, no TESTING) with two differences for a run on 127.0.0.1 without TLS: the session cookie is not
 marked Secure (the bench's HTTP client would not send it back over plain HTTP), and a request
 carrying ``X-Bench-Capture: 1`` has every SQL statement it sent to the database (text,
 parameters, executemany) recorded with pickle in ``$BENCH_CAPTURE_DIR/last.pickle`` and counted in
@@ -57,5 +57,3 @@ def build(config: dict | None = None):
     app.wsgi_app = wsgi
     return app
 
-
-application = build()
