@@ -3,7 +3,7 @@ once on a shared pool of authorizations, through the real web forms, on PostgreS
 unit invariant of DOMAIN.md rule 1 (and rules 3, 4) checked across the whole database with SQL.
 
     .venv/bin/python -m bench.concurrency [--seconds 30] [--clients 8] [--workers 4]
-                                           [--json PATH] [--keep-going]
+                                           [--json PATH]
 
 What it does:
  1. creates a scratch PostgreSQL database ``authdesk_conc_<random>`` on AUTHDESK_TEST_PG
