@@ -29,6 +29,7 @@ from .actor import Actor
 ACTOR_KEY = "authdesk.actor"
 BATCH_KEY = "authdesk.audit_batch"
 ANNOTATION_KEY = "authdesk.audit_annotation"
+REFS_KEY = "authdesk.audit_refs"
 
 #: model → (object type, fields never recorded, fields recorded only as "changed").
 AUDITED: dict[type, tuple[str, frozenset[str], frozenset[str]]] = {
@@ -188,8 +189,29 @@ def record_rows(session: Session, actor: Actor, rows: list[dict]) -> int:
 
 def _ref(session: Session, model, ref_id):
     """The referenced row (from the identity map when loaded): a new object's relationships are
-    not loaded yet when the flush is recorded, its foreign keys are."""
-    return session.get(model, ref_id) if ref_id is not None else None
+    not loaded yet when the flush is recorded, its foreign keys are.
+
+    Kept until the transaction ends: the identity map holds objects weakly, and the auths
+    locked by rules.locking do not hold their client and billing code, so without it every
+    flush of a note's units loaded them again for the labels (a SELECT per auth and flush)."""
+    if ref_id is None:
+        return None
+    refs = session.info.setdefault(REFS_KEY, {})
+    obj = refs.get((model, ref_id))
+    if obj is None:
+        # An object of this very flush is not in the identity map until the flush ends:
+        # loading it again would make a second copy.
+        obj = next((o for o in session.new if type(o) is model and o.id == ref_id), None) \
+            or session.get(model, ref_id)
+        if obj is not None:
+            refs[(model, ref_id)] = obj
+    return obj
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_refs(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the session's transaction, not a flush's or a savepoint
+        session.info.pop(REFS_KEY, None)
 
 
 def _label(session: Session, obj) -> str:
