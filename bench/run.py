@@ -446,8 +446,12 @@ def run_database(kind: str, opts) -> dict:
             replayer.close()
             with app.app_context():
                 db.engine.dispose()
-        version = (sqlite3.sqlite_version if kind == "sqlite" else
-                   sa.create_engine(url).connect().execute(sa.text("SHOW server_version")).scalar())
+        version = sqlite3.sqlite_version
+        if kind == "postgresql":
+            probe = sa.create_engine(url)
+            with probe.connect() as conn:
+                version = conn.execute(sa.text("SHOW server_version")).scalar()
+            probe.dispose()
         return {"version": version, "practice": practice.as_dict(),
                 "figures": [{**asdict(f), "ratio": round(f.ratio, 2) if f.ratio else None}
                             for f in bench.figures],
