@@ -41,6 +41,20 @@ EXPIRED_WINDOW_DAYS = 30
 KIND_ORDER = (EXHAUSTED, UNITS, EXPIRING, EXPIRED)
 #: How many auth ids one statement of ``settle`` names (both databases cap bound parameters).
 _CHUNK = 2000
+#: The authorization fields each kind's condition reads (besides today's date).
+FIELDS_OF_KIND = {
+    UNITS: frozenset({"suspend_alerts", "unmanaged", "unit_alert_level", "remaining_units",
+                      "end_date"}),
+    EXPIRING: frozenset({"suspend_alerts", "exp_alert_days", "end_date"}),
+    EXHAUSTED: frozenset({"suspend_alerts", "unmanaged", "remaining_units", "end_date"}),
+    EXPIRED: frozenset({"suspend_alerts", "end_date"}),
+}
+
+
+def kinds_affected(fields) -> frozenset[str]:
+    """The alert kinds whose condition a change of these fields can turn on or off."""
+    fields = set(fields)
+    return frozenset(kind for kind, read in FIELDS_OF_KIND.items() if read & fields)
 
 
 # -- conditions ------------------------------------------------------------------------------
@@ -154,26 +168,32 @@ def _insert_ignoring_duplicates(session: Session, table):
 
 
 def sync_alerts(session: Session, today: dt.date, auth_ids=None, *,
-                scope: Select | None = None) -> dict[str, int]:
+                scope: Select | None = None, kinds=None) -> dict[str, int]:
     """Open the alerts whose condition holds and close those whose condition stopped, for
     every auth, only ``auth_ids``, or only the auths a ``scope`` (a SELECT of authorization
     ids: a bulk operation's filter or id range) selects: one INSERT … SELECT and one UPDATE.
-    Safe to repeat."""
+    ``kinds`` narrows it to those alert kinds (a bulk change of fields only some kinds read:
+    see :func:`kinds_affected`). Safe to repeat."""
+    kinds = tuple(KIND_ORDER if kinds is None else (k for k in KIND_ORDER if k in kinds))
+    if not kinds:
+        return {"opened": 0, "closed": 0}
     if scope is not None:
-        return _sync(session, today, scope)
+        return _sync(session, today, scope, kinds)
     if auth_ids is None:
-        return _sync(session, today, None)
+        return _sync(session, today, None, kinds)
     ids = sorted(set(auth_ids))
     total = {"opened": 0, "closed": 0}
     for start in range(0, len(ids), _CHUNK):
-        done = _sync(session, today, ids[start:start + _CHUNK])
+        done = _sync(session, today, ids[start:start + _CHUNK], kinds)
         total = {k: total[k] + done[k] for k in total}
     return total
 
 
-def _sync(session: Session, today: dt.date, ids: list[int] | Select | None) -> dict[str, int]:
+def _sync(session: Session, today: dt.date, ids: list[int] | Select | None,
+          kinds=KIND_ORDER) -> dict[str, int]:
     now = utcnow()
-    conds = conditions(today, whole_table=ids is None)
+    conds = {kind: cond for kind, cond in conditions(today, whole_table=ids is None).items()
+             if kind in kinds}
     a = Authorization
     selects = []
     for kind, cond in conds.items():

@@ -20,7 +20,7 @@ from models import (Alert, AuditBatch, AuditRecord, Authorization, BillingCode, 
 
 from .actor import Actor
 from .values import optional_id
-from .alerts import sync_alerts
+from .alerts import kinds_affected, sync_alerts
 from .audit import audit_batch, jsonable, record_rows
 from .authorizations import (EDITABLE_FIELDS, RESTRICTED_ON_MANAGED, _check_references,
                              active_condition, check_values, clean_fields, is_active,
@@ -241,24 +241,36 @@ def apply_update(session: Session, actor: Actor, scope: Select, raw_changes: dic
             fixed = {f: v for f, v in change.after.items()
                      if not (plan.shift_remaining and f == "remaining_units")}
             groups.setdefault(tuple(sorted(fixed.items())), []).append(change.auth_id)
+        changed = {f for c in plan.changes for f in c.after}
+        if plan.shift_remaining and "allotted_units" in changed:
+            changed.add("remaining_units")
+        # Active (rule 5) is recomputed with the change. When none of its inputs change, the
+        # same UPDATE sets it (SET reads the row's values, which are then also the new ones);
+        # otherwise a second pass reads the new values.
+        active_inputs_change = bool(changed & ACTIVE_INPUTS)
         for values, ids in groups.items():
             values = dict(values)
             if plan.shift_remaining and "allotted_units" in values:
                 values["remaining_units"] = (a.c.remaining_units + values["allotted_units"]
                                              - a.c.allotted_units)
+            if not active_inputs_change:
+                values["active"] = active_condition(today)
             for chunk in _chunks(ids):
                 session.execute(update(a).where(a.c.id.in_(chunk)).values(
                     **values, last_edited_at=now, last_edited_by=actor.name,
                     version=a.c.version + 1))
         ids = [c.auth_id for c in plan.changes]
-        _recompute_active(session, ids, today)
+        if active_inputs_change:
+            _recompute_active(session, ids, today)
         batch.row_count = record_rows(session, actor, [
             {"object_type": "authorization", "object_id": c.auth_id, "object_label": c.label,
              "action": "update", "client_id": c.client_id, "version": c.version,
              "changes": {f: [jsonable(c.before[f]), jsonable(c.after[f])] for f in c.after}}
             for c in plan.changes])
-        # The listed auths' alerts, through the list's own filter (one statement).
-        sync_alerts(session, today, scope=scope)
+        # The changed auths' alerts, for the kinds whose condition reads a changed field (the
+        # others cannot change). By id, not through the list's filter: the update may move
+        # auths out of it (new dates, payer…) and their alerts must follow them.
+        sync_alerts(session, today, ids, kinds=kinds_affected(changed))
     session.expire_all()
     return BulkResult(batch.id, plan.count, ids)
 
@@ -266,6 +278,10 @@ def apply_update(session: Session, actor: Actor, scope: Select, raw_changes: dic
 def _chunks(ids: list[int], size: int = 5000):
     for i in range(0, len(ids), size):
         yield ids[i:i + size]
+
+
+#: The fields rule 5's active status reads (besides today).
+ACTIVE_INPUTS = frozenset({"start_date", "end_date", "unmanaged", "remaining_units"})
 
 
 def _recompute_active(session: Session, ids: list[int], today: dt.date) -> None:

@@ -273,3 +273,55 @@ def test_statements_do_not_grow_with_the_number_of_rows(app, session, make):
         return len(seen)
 
     assert statements_for(3) == statements_for(40)
+
+
+def open_kinds(session, auth):
+    from models import Alert
+
+    return set(session.scalars(sa.select(Alert.kind).where(
+        Alert.authorization_id == auth.id, Alert.closed_at.is_(None))))
+
+
+def test_alerts_follow_auths_the_update_moves_out_of_the_filter(session, make):
+    """The list shows what expires within 30 days; extending those auths moves them out of
+    that filter, and their expiration alerts still close (they are synced by id)."""
+    from rules.alerts import sync_alerts
+
+    client = make.client()
+    soon = make.auth(client, allotted_units=12, exp_alert_days=30,
+                     end_date=TODAY + dt.timedelta(days=10))
+    sync_alerts(session, TODAY)
+    assert open_kinds(session, soon) == {"expiring"}
+    expiring = sa.select(Authorization.id).where(
+        Authorization.end_date <= TODAY + dt.timedelta(days=30),
+        Authorization.client_id == client.id)
+    apply_update(session, make.actor("Support Staff"), expiring,
+                 {"end_date": (TODAY + dt.timedelta(days=200)).isoformat()}, today=TODAY)
+    assert open_kinds(session, soon) == set()
+
+
+@pytest.mark.parametrize("form, opens", [
+    ({"unit_alert_level": "8"}, {"units"}),            # remaining 5 ≤ 8
+    ({"exp_alert_days": "90"}, {"expiring"}),          # ends in 80 days
+    ({"remaining_units": "0"}, {"exhausted"}),
+])
+def test_the_update_opens_the_alerts_its_fields_turn_on(session, make, form, opens):
+    from rules.alerts import sync_alerts
+
+    client = make.client()
+    auth = make.auth(client, allotted_units=12, remaining_units=5)
+    sync_alerts(session, TODAY)
+    assert open_kinds(session, auth) == set()
+    apply_update(session, make.actor("Support Staff"), scope_of(client), form, today=TODAY)
+    session.refresh(auth)
+    assert open_kinds(session, auth) == opens
+    assert auth.active is (auth.remaining_units > 0)
+
+
+def test_kinds_affected_by_fields():
+    from rules.alerts import kinds_affected
+
+    assert kinds_affected({"exp_alert_days"}) == {"expiring"}
+    assert kinds_affected({"insurance_company_id", "auth_group_id"}) == set()
+    assert kinds_affected({"end_date"}) == {"units", "expiring", "exhausted", "expired"}
+    assert kinds_affected({"remaining_units"}) == {"units", "exhausted"}
