@@ -16,7 +16,7 @@ import uuid
 from contextlib import contextmanager
 from decimal import Decimal
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, attributes
 
 from models import (AuditBatch, AuditRecord, AuthGroup, Authorization, BillingCode,
@@ -306,9 +306,31 @@ def _changes(obj, action: str, exclude: frozenset[str], secret: frozenset[str]) 
     return changes
 
 
+def _prefetch_refs(session: Session, objects) -> None:
+    """Load the billing codes and clients the labels of ``objects`` name, one SELECT per kind
+    for all of them (a note's flush labels every sibling auth: one query, not one per auth)."""
+    refs = session.info.setdefault(REFS_KEY, {})
+    wanted: dict[type, set[int]] = {BillingCode: set(), Client: set()}
+    for obj in objects:
+        if isinstance(obj, (Authorization, Note)):
+            for model, ref_id in ((BillingCode, obj.billing_code_id), (Client, obj.client_id)):
+                if ref_id is not None and (model, ref_id) not in refs:
+                    wanted[model].add(ref_id)
+    for model, ids in wanted.items():
+        new = {o.id: o for o in session.new if type(o) is model}
+        for ref_id in [i for i in ids if i in new]:
+            refs[(model, ref_id)] = new[ref_id]
+            ids.discard(ref_id)
+        if len(ids) > 1:
+            for obj in session.scalars(select(model).where(model.id.in_(sorted(ids)))):
+                refs[(model, obj.id)] = obj
+
+
 @event.listens_for(Session, "after_flush")
 def _audit_after_flush(session: Session, flush_context) -> None:
     pending = []
+    _prefetch_refs(session, [o for o in (*session.new, *session.dirty, *session.deleted)
+                             if type(o) in AUDITED])
     for action, objects in (("create", session.new), ("update", session.dirty),
                             ("delete", session.deleted)):
         for obj in objects:
