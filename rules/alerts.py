@@ -221,19 +221,23 @@ def _sync(session: Session, today: dt.date, ids: list[int] | Select | None,
         *(and_(Alert.kind == kind, cond) for kind, cond in conds.items())))
     close = (update(Alert.__table__).where(Alert.closed_at.is_(None), not_(still_holds))
              .values(closed_at=now).execution_options(synchronize_session=False))
+    if len(conds) < len(KIND_ORDER):  # the other kinds' alerts are not this sync's to close
+        close = close.where(Alert.kind.in_(list(conds)))
     if ids is not None:
         close = close.where(Alert.authorization_id.in_(ids))
     closed = session.execute(close).rowcount or 0
     return {"opened": opened, "closed": closed}
 
 
-def settle(session: Session, auth_ids, today: dt.date) -> None:
+def settle(session: Session, auth_ids, today: dt.date, *, fields=None) -> None:
     """After any change to these auths in this transaction: bring their alerts in step, so an
-    alert closes by itself as soon as its condition stops (units added, dates extended…)."""
+    alert closes by itself as soon as its condition stops (units added, dates extended…).
+    ``fields``: only these fields changed, so only the kinds reading them are synced."""
     ids = sorted(set(auth_ids))
-    if ids:
+    kinds = None if fields is None else kinds_affected(fields)
+    if ids and kinds != frozenset():
         session.flush()
-        sync_alerts(session, today, ids)
+        sync_alerts(session, today, ids, kinds=kinds)
 
 
 # -- recipients -------------------------------------------------------------------------------

@@ -124,7 +124,7 @@ def unclaim(session: Session, actor: Actor, note: Note, *, today: dt.date, why: 
         session.delete(c)
     with annotate(session, "authorization", action="units", comment=why):
         session.flush()
-    settle(session, auths, today)
+    # Pending units are read by no alert condition: nothing to settle.
 
 
 def release_claims(session: Session, actor: Actor, note: Note, *, today: dt.date) -> None:
@@ -137,7 +137,7 @@ def release_claims(session: Session, actor: Actor, note: Note, *, today: dt.date
         _settle(a, today)
     with annotate(session, "authorization", action="units", comment=f"{note.label} released"):
         session.flush()
-    settle(session, auths, today)
+    settle(session, auths, today, fields={"remaining_units"})
 
 
 def restore_claims(session: Session, actor: Actor, note: Note, *, today: dt.date) -> None:
@@ -149,4 +149,4 @@ def restore_claims(session: Session, actor: Actor, note: Note, *, today: dt.date
         _settle(a, today)
     with annotate(session, "authorization", action="units", comment=f"{note.label} voided"):
         session.flush()
-    settle(session, auths, today)
+    settle(session, auths, today, fields={"remaining_units"})

@@ -318,6 +318,21 @@ def test_the_update_opens_the_alerts_its_fields_turn_on(session, make, form, ope
     assert auth.active is (auth.remaining_units > 0)
 
 
+def test_a_narrowed_sync_leaves_the_other_kinds_open(session, make):
+    """Raising the unit alert level syncs unit alerts only: the open expiration alert of the
+    same auth stays open (it still holds)."""
+    from rules.alerts import sync_alerts
+
+    client = make.client()
+    auth = make.auth(client, allotted_units=12, remaining_units=5, exp_alert_days=30,
+                     end_date=TODAY + dt.timedelta(days=10))
+    sync_alerts(session, TODAY)
+    assert open_kinds(session, auth) == {"expiring"}
+    apply_update(session, make.actor("Support Staff"), scope_of(client),
+                 {"unit_alert_level": "8"}, today=TODAY)
+    assert open_kinds(session, auth) == {"expiring", "units"}
+
+
 def test_kinds_affected_by_fields():
     from rules.alerts import kinds_affected
 
