@@ -1,0 +1,357 @@
+"""Issue 7 point 10, the authorization and note forms: hostile values (huge and negative numbers,
+impossible dates, unicode, SQL and HTML fragments, missing fields, forged or unknown ids) posted
+to every form that creates or edits an authorization (the master list's create and edit forms,
+the client chart's grid) and to the note form and its release and void buttons always get a
+clear message or a refusal — never a server error — and a refused post leaves every table as it
+was. What a form accepts is stored valid and comes back as text, not HTML. The pick-list and
+financial forms are in tests/test_picklists_hostile.py; the harness is tests/hostile.py."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import assume, event, example, given
+from hypothesis import strategies as st
+from markupsafe import escape
+
+from conftest import WebClient
+from hostile import (HOSTILE_SETTINGS, HTML_FRAGMENTS, MESSAGE, MISSING, UNKNOWN_IDS, form_data,
+                     hostile_date, hostile_id, hostile_number, hostile_text, post_hostile)
+from models import Authorization, BillingCode, Note
+from rules.authorizations import EDITABLE_FIELDS
+from rules.clock import clinic_today
+from rules.notes import create_note, release_note
+from rules.values import MAX_UNITS
+
+AUTHS = "/console/authorizations"
+NOTES = "/console/notes"
+FLAGS = ("unmanaged", "exclude_from_notes", "is_default", "suspend_alerts", "inpatient")
+TAGS = tuple(f for f in HTML_FRAGMENTS if "<" in f)
+
+
+def iso(days: int) -> str:
+    return (clinic_today() + dt.timedelta(days=days)).isoformat()
+
+
+def hostile_form(fields: dict, base: dict):
+    """Either every field hostile or left out (hostile.form_data), or one to three fields
+    hostile among otherwise good values — where "one field refused, another saved" would hide."""
+    @st.composite
+    def few(draw):
+        data = dict(base)
+        for name in draw(st.lists(st.sampled_from(sorted(fields)), min_size=1, max_size=3,
+                                  unique=True)):
+            value = draw(st.one_of(fields[name], st.just(MISSING)))
+            if value is MISSING:
+                data.pop(name, None)
+            else:
+                data[name] = value
+        return data
+
+    return st.one_of(form_data(fields, base=base), few())
+
+
+def login(app, role: str) -> WebClient:
+    client = WebClient(app)
+    assert client.login(role).status_code == 302
+    return client
+
+
+@pytest.fixture
+def world(app, users, session, make):
+    """Two clients (the first with two payers on file), a managed auth with plenty of units and
+    an unmanaged one on the first, an auth on the second; a draft and a released note; one
+    logged-in client per role."""
+    t = clinic_today()
+    aetna, bcbs, other_payer = make.payer("Aetna"), make.payer("BCBS"), make.payer("Cigna")
+    client = make.client("Hanson", first_name="Mark", payers=[aetna, bcbs])
+    other = make.client("Other", first_name="Olga", payers=[other_payer])
+    managed = make.auth(client, "90834", today=t, allotted_units=1000,
+                        start_date=t - dt.timedelta(days=30), end_date=t + dt.timedelta(days=60))
+    unmanaged = make.auth(client, "90837", today=t, allotted_units=0, unmanaged=True,
+                          start_date=t - dt.timedelta(days=30), end_date=t + dt.timedelta(days=60))
+    theirs = make.auth(other, "90834", today=t, allotted_units=10)
+    admin = make.actor("Administrator")
+    provider_id = users["provider_id"]
+    draft = create_note(session, admin, {
+        "client_id": client.id, "provider_id": provider_id, "service_date": t,
+        "authorization_id": managed.id, "units": 2, "comment": "first"})
+    released = create_note(session, admin, {
+        "client_id": client.id, "provider_id": provider_id, "service_date": t,
+        "authorization_id": managed.id, "units": 3, "comment": "second"})
+    session.flush()
+    release_note(session, admin, released.id)
+    session.commit()
+    return {"client": client.id, "other": other.id, "managed": managed.id,
+            "unmanaged": unmanaged.id, "theirs": theirs.id, "draft": draft.id,
+            "released": released.id, "provider": provider_id,
+            "aetna": aetna.id, "bcbs": bcbs.id, "cigna": other_payer.id,
+            "code": make.code("90834").id,
+            "support": login(app, "support"), "admin": login(app, "admin"),
+            "billing": login(app, "billing")}
+
+
+# -- what an accepted post must have stored -------------------------------------------------
+
+def valid_auth(auth: Authorization) -> None:
+    """What DOMAIN.md's validation guarantees of every stored authorization."""
+    assert auth.start_date <= auth.end_date
+    assert dt.date(1900, 1, 1) <= auth.start_date and auth.end_date <= dt.date(2199, 12, 31)
+    assert 0 <= auth.remaining_units <= auth.allotted_units <= MAX_UNITS
+    assert 0 <= auth.pending_units <= auth.remaining_units or auth.overdrawn
+    assert auth.unit_alert_level is None or auth.unit_alert_level >= 0
+    assert auth.exp_alert_days is None or auth.exp_alert_days >= 0
+    assert auth.sliding_scale_pct is None or 0 <= auth.sliding_scale_pct <= 100
+
+
+def shows_as_text(client: WebClient, url: str, values) -> None:
+    """``url`` shows every HTML-bearing value escaped and never as live HTML."""
+    body = client.get(url).get_data(as_text=True)
+    for value in values:
+        if isinstance(value, str) and any(tag in value for tag in TAGS):
+            clean = value.strip()
+            assert clean not in body, f"{clean!r} came back as HTML on {url}"
+            assert str(escape(clean)) in body, f"{clean!r} is not shown (escaped) on {url}"
+
+
+def newest_auth(session) -> Authorization:
+    session.rollback()
+    return session.scalar(sa.select(Authorization).order_by(Authorization.id.desc()).limit(1))
+
+
+def _redirected(response) -> bool:
+    return response.status_code == 302
+
+
+# -- the authorization forms of the master list ---------------------------------------------
+
+def auth_fields(world, *, client_field: bool):
+    ids = lambda *good: st.one_of(st.sampled_from([str(g) for g in good]), hostile_id())  # noqa: E731
+    fields = {
+        "billing_code_id": ids(world["code"]), "auth_number": hostile_text(60),
+        "start_date": hostile_date(), "end_date": hostile_date(),
+        "allotted_units": hostile_number(), "remaining_units": hostile_number(),
+        "unit_alert_level": hostile_number(), "exp_alert_days": hostile_number(),
+        "auth_group_id": ids(1, 2), "insurance_company_id": ids(world["aetna"], world["cigna"]),
+        "specific_provider_id": ids(world["provider"]),
+        "sliding_scale_pct": hostile_number(),
+        **{flag: st.one_of(st.just("y"), hostile_text(20)) for flag in FLAGS},
+    }
+    if client_field:
+        fields["client"] = ids(world["client"], world["other"])
+    return fields
+
+
+def auth_base(world, **kw) -> dict:
+    return {"billing_code_id": str(world["code"]), "start_date": iso(-1), "end_date": iso(30),
+            "allotted_units": "12", **kw}
+
+
+@HOSTILE_SETTINGS
+@given(data=st.data())
+@example(data=None)
+def test_the_create_form_refuses_hostile_input(world, session, data):
+    if data is None:  # every field hostile at once, the client forged
+        form = auth_base(world, client="2147483648", billing_code_id="-1",
+                         allotted_units="9" * 400, start_date="0000-00-00",
+                         end_date="2026-02-30", auth_number="<script>alert(1)</script>",
+                         sliding_scale_pct="NaN", insurance_company_id="1 OR 1=1")
+    else:
+        form = data.draw(hostile_form(auth_fields(world, client_field=True),
+                                      auth_base(world, client=str(world["client"]))))
+    before = newest_auth(session).id
+    outcome = post_hostile(world["support"], f"{AUTHS}/new/", form, session,
+                           accept=_redirected)
+    event(outcome)
+    if outcome == "accepted":
+        auth = newest_auth(session)
+        assert auth.id > before, "a create that redirected added no authorization"
+        valid_auth(auth)
+        assert str(auth.client_id) == form["client"]
+        shows_as_text(world["support"], f"{AUTHS}/edit/?id={auth.id}", [form.get("auth_number")])
+        shows_as_text(world["support"], f"/console/clients/chart/{auth.client_id}/",
+                      [form.get("auth_number")])
+
+
+def _current(session, auth_id) -> dict:
+    from admin_views.forms import shown
+
+    session.rollback()
+    auth = session.get(Authorization, auth_id)
+    return {f: shown(getattr(auth, f)) for f in EDITABLE_FIELDS}
+
+
+@HOSTILE_SETTINGS
+@given(data=st.data())
+@example(data=None)
+def test_the_edit_form_refuses_hostile_input(world, session, data):
+    good = str(world["managed"])
+    if data is None:
+        auth_id, form = "99999999999999999999", {"allotted_units": "-1", "original": "{"}
+    else:
+        auth_id = data.draw(st.one_of(st.just(good), st.sampled_from(UNKNOWN_IDS),
+                                      hostile_id()), label="id")
+        base = {k: v for k, v in _current(session, world["managed"]).items() if v != ""}
+        base["original"] = json.dumps(_current(session, world["managed"]))
+        form = data.draw(hostile_form({**auth_fields(world, client_field=False),
+                                       "original": st.one_of(hostile_text(), st.just("{}"))},
+                                      base))
+    # An unknown id is sent back to the list with a message (a redirect that changes nothing).
+    outcome = post_hostile(world["support"], f"{AUTHS}/edit/?id={quote(auth_id)}", form,
+                           session, redirect_ok=True,
+                           accept=lambda r: r.status_code == 302 and auth_id == good)
+    event(outcome)
+    if outcome == "accepted":
+        session.rollback()
+        valid_auth(session.get(Authorization, world["managed"]))
+        shows_as_text(world["support"], f"{AUTHS}/edit/?id={good}", [form.get("auth_number")])
+
+
+# -- the client chart's grid ----------------------------------------------------------------
+
+@HOSTILE_SETTINGS
+@given(data=st.data())
+@example(data=None)
+def test_the_chart_grid_refuses_hostile_input(world, session, data):
+    if data is None:  # another client's auth forged onto this chart, a line key overflowing
+        client_id = world["client"]
+        form = {f"a{world['theirs']}-allotted_units": "5", "a99999999999-end_date": iso(3),
+                "n1-billing_code_id": str(world["code"]), "n1-allotted_units": "1e309",
+                "n1-start_date": iso(0), "n1-end_date": iso(9)}
+    else:
+        client_id = data.draw(st.sampled_from([world["client"], world["client"],
+                                               world["other"], 0, 2**31, 10**20]))
+        line = data.draw(st.one_of(
+            st.sampled_from(["n1", "n2", f"a{world['managed']}", f"a{world['unmanaged']}",
+                             f"a{world['theirs']}"]),
+            hostile_id().map(lambda i: f"a{i}"), hostile_id().map(lambda i: f"n{i}")),
+            label="line")
+        fields = {f"{line}-{k}": v for k, v in auth_fields(world, client_field=False).items()}
+        fields[f"{line}-delete"] = st.one_of(st.just("y"), hostile_text(10))
+        fields[f"{line}-original"] = st.one_of(hostile_text(), st.just("{}"))
+        base = {f"n1-billing_code_id": str(world["code"]), "n1-start_date": iso(0),
+                "n1-end_date": iso(9), "n1-allotted_units": "4"} if line.startswith("n") else {}
+        form = data.draw(hostile_form(fields, base))
+    before = newest_auth(session).id
+    outcome = post_hostile(world["support"],
+                           f"/console/clients/chart/{client_id}/authorizations", form, session,
+                           accept=_redirected)
+    event(outcome)
+    if outcome == "accepted":
+        session.rollback()
+        assert client_id == world["client"] or client_id == world["other"]
+        for auth in session.scalars(sa.select(Authorization)):
+            valid_auth(auth)
+        texts = [v for k, v in form.items() if k.endswith("-auth_number")]
+        if newest_auth(session).id > before:
+            shows_as_text(world["support"], f"/console/clients/chart/{client_id}/", texts)
+
+
+# -- the note form, release and void ---------------------------------------------------------
+
+def note_fields(world):
+    ids = lambda *good: st.one_of(st.sampled_from([str(g) for g in good]), hostile_id())  # noqa: E731
+    return {"client_id": ids(world["client"], world["other"]),
+            "provider_id": ids(world["provider"]),
+            "service_date": hostile_date(),
+            "authorization_id": ids(world["managed"], world["unmanaged"], world["theirs"]),
+            "billing_code_id": ids(world["code"]),
+            "units": hostile_number(), "comment": hostile_text(),
+            "confirm_override": st.one_of(st.just("1"), hostile_text(5)),
+            "override_reason": hostile_text()}
+
+
+def note_base(world) -> dict:
+    return {"client_id": str(world["client"]), "provider_id": str(world["provider"]),
+            "service_date": iso(0), "authorization_id": str(world["managed"]), "units": "1"}
+
+
+def newest_note(session) -> Note:
+    session.rollback()
+    return session.scalar(sa.select(Note).order_by(Note.id.desc()).limit(1))
+
+
+def _to_note(response) -> bool:
+    return response.status_code == 302 and "/console/notes/details/" in response.headers.get(
+        "Location", "")
+
+
+@HOSTILE_SETTINGS
+@given(data=st.data())
+@example(data=None)
+def test_the_new_note_form_refuses_hostile_input(world, session, data):
+    if data is None:
+        form = {"client_id": "١", "provider_id": "99999999999999999999", "units": "9" * 40,
+                "service_date": "0000-00-00", "authorization_id": "2147483648"}
+    else:
+        form = data.draw(hostile_form(note_fields(world), note_base(world)))
+    before = newest_note(session).id
+    outcome = post_hostile(world["admin"], f"{NOTES}/new/", form, session, accept=_to_note)
+    event(outcome)
+    if outcome == "accepted":
+        note = newest_note(session)
+        assert note.id > before
+        assert 1 <= note.units <= MAX_UNITS and note.status == "draft"
+        assert str(note.client_id) == form["client_id"].strip()
+        valid_auth(session.get(Authorization, note.authorization_id))
+        shows_as_text(world["admin"], f"{NOTES}/details/?id={note.id}", [form.get("comment")])
+
+
+@HOSTILE_SETTINGS
+@given(data=st.data())
+@example(data=None)
+def test_the_note_edit_form_refuses_hostile_input(world, session, data):
+    good = str(world["draft"])
+    if data is None:
+        note_id, form = "١", {**note_base(world), "units": "3"}
+    else:
+        note_id = data.draw(st.one_of(st.just(good), st.just(str(world["released"])),
+                                      hostile_id()), label="id")
+        form = data.draw(hostile_form(note_fields(world), note_base(world)))
+    # A note that is not a draft (any more) sends the user to it with a message.
+    outcome = post_hostile(world["admin"], f"{NOTES}/edit/?id={quote(note_id)}", form, session,
+                           redirect_ok=True,
+                           accept=lambda r: _to_note(r) and note_id == good)
+    event(outcome)
+    session.rollback()
+    note = session.get(Note, world["draft"])
+    if outcome == "accepted" and note.status == "draft":
+        valid_auth(note.authorization)
+        shows_as_text(world["admin"], f"{NOTES}/details/?id={good}", [form.get("comment")])
+
+
+def follow_message(client: WebClient, response) -> None:
+    """A refusal that redirects shows its message on the page it redirects to."""
+    if response is not None and response.status_code == 302:
+        page = client.get(response.headers["Location"])
+        assert page.status_code == 200 and MESSAGE.search(page.get_data(as_text=True))
+
+
+@HOSTILE_SETTINGS
+@given(note_id=st.one_of(st.sampled_from(UNKNOWN_IDS + ("١", " 1", "1e3", "²")), hostile_id()),
+       which=st.sampled_from(["release", "void"]), reason=hostile_text())
+@example(note_id="99999999999999999999", which="release", reason="")
+@example(note_id="released", which="release", reason="<b>again</b>")
+@example(note_id="draft", which="void", reason="<script>alert(1)</script>")
+@example(note_id="released", which="void", reason="   ")
+def test_release_and_void_refuse_unknown_or_wrong_notes(world, session, note_id, which, reason):
+    """Only the draft can be released and only the released note voided (with a reason); an
+    unknown, forged or wrong-state note is refused and nothing changes."""
+    note_id = str(world.get(note_id, note_id)) if note_id in ("draft", "released") else note_id
+    target = str(world["draft"] if which == "release" else world["released"])
+    assume(not (note_id == target and (which == "release" or reason.strip())))
+    client = world["billing"]
+    responses = []
+
+    class Recording:
+        def post(self, url, data):
+            responses.append(client.post(url, data))
+            return responses[-1]
+
+    post_hostile(Recording(), f"{NOTES}/{which}/", {"id": note_id, "reason": reason}, session,
+                 redirect_ok=True)
+    follow_message(client, responses[-1])
