@@ -101,8 +101,7 @@ class SecureModelView(AccessMixin, ModelView):
         (Flask-Admin then says "Record does not exist") rather than a database error."""
         [pk] = sa.inspect(self.model).primary_key
         if isinstance(pk.type, sa.Integer):
-            id = row_id(id)
-            if id is None:
+            if row_id(id) is None:
                 return None
         return super().get_one(id)
 

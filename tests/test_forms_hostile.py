@@ -355,3 +355,34 @@ def test_release_and_void_refuse_unknown_or_wrong_notes(world, session, note_id,
     post_hostile(Recording(), f"{NOTES}/{which}/", {"id": note_id, "reason": reason}, session,
                  redirect_ok=True)
     follow_message(client, responses[-1])
+
+
+def test_the_same_forms_accept_good_input(world, session):
+    """The properties' base posts are good input: each form accepts it (so a refusal above is
+    the hostile values', not a broken harness — CSRF, login, URLs)."""
+    support, admin, billing = world["support"], world["admin"], world["billing"]
+    before = newest_auth(session).id
+    created = support.post(f"{AUTHS}/new/", auth_base(world, client=str(world["client"]),
+                                                      auth_number="PAYER-1"))
+    assert created.status_code == 302 and newest_auth(session).auth_number == "PAYER-1"
+    edited = support.post(f"{AUTHS}/edit/?id={world['managed']}",
+                          {**_current(session, world["managed"]), "unit_alert_level": "7"})
+    assert edited.status_code == 302
+    assert session.get(Authorization, world["managed"]).unit_alert_level == 7
+    grid = support.post(f"/console/clients/chart/{world['client']}/authorizations", {
+        "n1-billing_code_id": str(world["code"]), "n1-start_date": iso(0),
+        "n1-end_date": iso(9), "n1-allotted_units": "4"})
+    assert grid.status_code == 302 and newest_auth(session).allotted_units == 4
+    assert newest_auth(session).id == before + 2
+    note = admin.post(f"{NOTES}/new/", note_base(world))
+    assert _to_note(note) and newest_note(session).units == 1
+    edit = admin.post(f"{NOTES}/edit/?id={world['draft']}", {**note_base(world), "units": "3"})
+    assert _to_note(edit) and session.get(Note, world["draft"]).units == 3
+    released = billing.post(f"{NOTES}/release/", {"id": world["draft"]})
+    assert released.status_code == 302
+    session.rollback()
+    assert session.get(Note, world["draft"]).status == "released"
+    voided = billing.post(f"{NOTES}/void/", {"id": world["released"], "reason": "duplicate"})
+    assert voided.status_code == 302
+    session.rollback()
+    assert session.get(Note, world["released"]).status == "voided"
