@@ -99,9 +99,10 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 
 
 class RowIdConverter(IntegerConverter):
-    """``<int:…>`` in every route is an id: plain ASCII digits (not "١٢"), at most the largest
-    id a table holds. A larger number is no page (404) instead of a number the database cannot
-    take (SQLite raises OverflowError, PostgreSQL a range error)."""
+    """``<id:…>`` in the console's routes: plain ASCII digits (not "١٢"), at most the largest id
+    a table holds. A larger number is no page (404) instead of a number the database cannot
+    take (SQLite raises OverflowError, PostgreSQL a range error). The API keeps ``<int:…>``:
+    its own handlers answer every error in JSON."""
 
     regex = r"[0-9]+"
 
@@ -121,7 +122,7 @@ def create_app(config: dict | None = None) -> Flask:
 
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    app.url_map.converters["int"] = RowIdConverter  # before any route is added
+    app.url_map.converters["id"] = RowIdConverter  # before any route is added
     register_extensions(app)
     register_request_hooks(app)
     register_views(app)

@@ -334,7 +334,7 @@ class NoteView(SecureModelView):
 
     # --- the notes of one authorization (the client chart links here) --------------------------
 
-    @expose("/authorization/<int:auth_id>/")
+    @expose("/authorization/<id:auth_id>/")
     def authorization_notes(self, auth_id: int):
         auth = db.session.get(Authorization, auth_id)
         if auth is None:
