@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from urllib.parse import quote
 
 import pytest
@@ -21,7 +20,7 @@ from markupsafe import escape
 from conftest import WebClient
 from hostile import (HOSTILE_SETTINGS, HTML_FRAGMENTS, MESSAGE, MISSING, UNKNOWN_IDS, form_data,
                      hostile_date, hostile_id, hostile_number, hostile_text, post_hostile)
-from models import Authorization, BillingCode, Note
+from models import Authorization, Client, Division, InsuranceCompany, Note
 from rules.authorizations import EDITABLE_FIELDS
 from rules.clock import clinic_today
 from rules.notes import create_note, release_note
@@ -386,3 +385,72 @@ def test_the_same_forms_accept_good_input(world, session):
     assert voided.status_code == 302
     session.rollback()
     assert session.get(Note, world["released"]).status == "voided"
+
+
+# -- HTML typed into any field is shown as text ----------------------------------------------
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = "\"><img src=x onerror=alert(1)>"
+SVG = "<svg/onload=alert(1)>"
+BOLD = "<b>bold</b>"
+
+
+def test_html_typed_into_any_field_is_shown_as_text_everywhere(app, users, session, make):
+    """HTML saved through the forms — a client's names, a payer, a division, an auth group, an
+    auth number, a note's comment — comes back escaped on every page that shows it: the lists,
+    the chart, the note, the dashboard, the alerts, the pick lists, the audit trail."""
+    admin = login(app, "admin")
+    assert admin.post("/console/picklists/divisions/add", {"name": f"North {BOLD}"}) \
+        .status_code == 302
+    assert admin.post("/console/picklists/auth_groups/save", {
+        "name-1": f"Group {SVG}", "order-1": "1", "active-1": "y",
+        "name-2": "Auth Group 2", "order-2": "2", "active-2": "y"}).status_code == 302
+    assert admin.post("/console/insurance-companies/new/", {
+        "name": f"Payer {IMG}", "payer_id": BOLD, "active": "y"}).status_code == 302
+    session.rollback()
+    division = session.scalar(sa.select(Division).where(Division.name == f"North {BOLD}"))
+    payer = session.scalar(sa.select(InsuranceCompany).where(InsuranceCompany.name.like("Payer %")))
+    created = admin.post("/console/clients/new/", {
+        "last_name": SCRIPT, "first_name": IMG, "dob": "1990-01-01", "active": "y",
+        "division_id": str(division.id), "primary_therapist_id": str(users["provider_id"]),
+        "payer-0-company": str(payer.id), "payer-0-member": SVG, "primary_payer": "0"})
+    assert created.status_code == 302, created.get_data(as_text=True)[:3000]
+    session.rollback()
+    client = session.scalar(sa.select(Client).where(Client.last_name == SCRIPT))
+    # Remaining 2 ≤ alert level 5: the auth is on the alerts page and the dashboard.
+    assert admin.post(f"{AUTHS}/new/", {
+        "client": str(client.id), "billing_code_id": "2", "start_date": iso(-5),
+        "end_date": iso(10), "allotted_units": "10", "remaining_units": "4",
+        "unit_alert_level": "5", "exp_alert_days": "30", "auth_group_id": "1",
+        "insurance_company_id": str(payer.id), "auth_number": f"N{BOLD}"}).status_code == 302
+    auth = newest_auth(session)
+    assert auth.auth_number == f"N{BOLD}"
+    note = admin.post(f"{NOTES}/new/", {
+        "client_id": str(client.id), "provider_id": str(users["provider_id"]),
+        "service_date": iso(0), "authorization_id": str(auth.id), "units": "2",
+        "comment": f"Seen {SCRIPT} {IMG}"})
+    assert _to_note(note)
+    note_url = note.headers["Location"]
+
+    typed = [SCRIPT, IMG, SVG, BOLD]
+    pages = ["/console/", "/console/alerts/", "/console/clients/", f"{AUTHS}/?expired=1",
+             f"/console/clients/chart/{client.id}/", f"/console/clients/edit/?id={client.id}",
+             f"{AUTHS}/edit/?id={auth.id}", f"{NOTES}/", note_url, f"{NOTES}/edit/?id="
+             f"{newest_note(session).id}", "/console/picklists/", "/console/insurance-companies/",
+             "/console/audit/", f"/console/clients/chart/{client.id}/?tab=history"]
+    shown = {fragment: [] for fragment in typed}
+    for url in pages:
+        response = admin.get(url)
+        assert response.status_code == 200, url
+        body = response.get_data(as_text=True)
+        for fragment in typed:
+            assert fragment not in body, f"{fragment!r} came back as HTML on {url}"
+            if str(escape(fragment)) in body:
+                shown[fragment].append(url)
+    # Each fragment is really on the pages (escaped), not merely absent.
+    assert {u for u in shown[SCRIPT]} >= {"/console/clients/", f"{AUTHS}/?expired=1",
+                                          f"/console/clients/chart/{client.id}/", note_url,
+                                          "/console/alerts/", "/console/"}
+    assert {u for u in shown[BOLD]} >= {f"{AUTHS}/?expired=1", "/console/picklists/",
+                                        f"/console/clients/chart/{client.id}/", note_url}
+    assert "/console/picklists/" in shown[SVG] and note_url in shown[IMG]
