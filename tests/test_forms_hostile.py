@@ -462,3 +462,84 @@ def test_html_typed_into_any_field_is_shown_as_text_everywhere(app, users, sessi
     assert {u for u in shown[BOLD]} >= {f"{AUTHS}/?expired=1", "/console/picklists/",
                                         f"/console/clients/chart/{client.id}/", note_url}
     assert "/console/picklists/" in shown[SVG] and note_url in shown[IMG]
+
+
+# -- the CSV import (it creates and edits authorizations too) --------------------------------
+
+def csv_cells(world):
+    return {
+        "auth_number": hostile_text(60),
+        "client_id": st.one_of(st.sampled_from([str(world["client"]), str(world["other"])]),
+                               hostile_id()),
+        "client_last_name": st.one_of(st.just("Hanson"), hostile_text(40)),
+        "client_first_name": st.one_of(st.just("Mark"), hostile_text(40)),
+        "client_dob": st.one_of(st.just("1990-01-01"), hostile_date()),
+        "billing_code": st.one_of(st.sampled_from(["90834", "90853"]), hostile_text(20)),
+        "start_date": hostile_date(), "end_date": hostile_date(),
+        "allotted_units": hostile_number(), "remaining_units": hostile_number(),
+        "unit_alert_level": hostile_number(), "exp_alert_days": hostile_number(),
+        "specific_provider": hostile_text(40), "insurance_company": hostile_text(40),
+        "auth_group": st.one_of(st.just("Auth Group 1"), hostile_text(40)),
+        "sliding_scale_pct": hostile_number(),
+        **{flag: st.one_of(st.sampled_from(["yes", "no"]), hostile_text(8))
+           for flag in ("exclude_from_notes", "unmanaged", "default", "suspend_alerts",
+                        "inpatient")},
+    }
+
+
+def csv_text(rows: list[dict]) -> str:
+    import csv
+    import io
+
+    columns = sorted({k for row in rows for k in row})
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+@HOSTILE_SETTINGS
+@given(data=st.data())
+@example(data=None)
+def test_the_csv_import_refuses_hostile_rows(world, session, data):
+    """The upload (a dry run) never writes, whatever the file holds; the confirmed import of the
+    same file writes only valid rows, all or none, and what it wrote is shown as text."""
+    import io
+
+    from admin_views.imports import pack
+    from hostile import check_answer, database_state
+
+    base = {"client_id": str(world["client"]), "client_last_name": "Hanson",
+            "client_first_name": "Mark", "client_dob": "1990-01-01", "billing_code": "90853",
+            "start_date": iso(0), "end_date": iso(30), "allotted_units": "6"}
+    if data is None:
+        rows = [{**base, "auth_number": "<script>alert(1)</script>", "allotted_units": "1e309",
+                 "client_id": "99999999999999999999", "start_date": "0000-00-00"}]
+    else:
+        rows = data.draw(st.lists(hostile_form(csv_cells(world), base), min_size=1,
+                                  max_size=2))
+    text = csv_text(rows)
+    tags = [v for row in rows for v in row.values() if any(t in v for t in TAGS)]
+    support = world["support"]
+
+    before = database_state(session)
+    checked = support.post("/console/imports/", {"step": "check",
+                                                 "file": (io.BytesIO(text.encode()), "a.csv")})
+    check_answer(checked, {}, accept=lambda r: r.status_code == 200)
+    body = checked.get_data(as_text=True)
+    assert not [v for v in tags if v.strip() and v.strip() in body], "HTML came back live"
+    assert database_state(session) == before, "the dry run wrote something"
+
+    outcome = post_hostile(support, "/console/imports/", {"step": "import",
+                                                           "csv_file": pack(text)}, session,
+                           accept=lambda r: r.status_code == 200 and "Imported" in
+                           r.get_data(as_text=True))
+    event(outcome)
+    if outcome == "accepted":
+        session.rollback()
+        for auth in session.scalars(sa.select(Authorization)):
+            valid_auth(auth)
+        numbers = session.scalars(sa.select(Authorization.auth_number)
+                                  .where(Authorization.client_id == world["client"])).all()
+        shows_as_text(support, f"/console/clients/chart/{world['client']}/", numbers)
