@@ -13,6 +13,7 @@ from flask import Flask, abort, g, request
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from extensions import csrf, db, limiter, login_manager, migrate
 
@@ -97,6 +98,18 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cur.close()
 
 
+class RowIdConverter(IntegerConverter):
+    """``<id:…>`` in the console's routes: plain ASCII digits (not "١٢"), at most the largest id
+    a table holds. A larger number is no page (404) instead of a number the database cannot
+    take (SQLite raises OverflowError, PostgreSQL a range error). The API keeps ``<int:…>``:
+    its own handlers answer every error in JSON."""
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=load_config(config)["INSTANCE_DIR"],
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
@@ -109,6 +122,7 @@ def create_app(config: dict | None = None) -> Flask:
 
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    app.url_map.converters["id"] = RowIdConverter  # before any route is added
     register_extensions(app)
     register_request_hooks(app)
     register_views(app)

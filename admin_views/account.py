@@ -86,7 +86,7 @@ class AccountView(AccessMixin, BaseView):
         status = 400 if request.method == "POST" else 200
         return self.render("auth/change_password.html", form=form), status
 
-    @expose("/reset/<int:user_id>", methods=("GET", "POST"))
+    @expose("/reset/<id:user_id>", methods=("GET", "POST"))
     def reset(self, user_id: int):
         if not current_user.can(MANAGE_USERS):
             abort(403)

@@ -234,7 +234,7 @@ class AuditView(SecureModelView):
                            page=page, pages=pages, type_labels=TYPE_LABELS,
                            history_url=history_url, back=back, **extra)
 
-    @expose("/history/<object_type>/<int:object_id>")
+    @expose("/history/<object_type>/<id:object_id>")
     def history(self, object_type: str, object_id: int):
         """Every change of one object, oldest first. A client's history also holds its
         authorizations, notes and payers (records whose client is this client)."""

@@ -19,7 +19,7 @@ from rules.authorizations import (EDITABLE_FIELDS, RESTRICTED_ON_MANAGED, create
 from rules.permissions import MODIFY_MANAGED_UNITS
 from rules.picklists import choices
 
-from .base import can
+from .base import can, row_id
 from .forms import (ChoiceOf, ConsoleForm, DateText, Flag, NumberText, Original, changed_fields,
                     offered, run_rule, shown)
 from rules.clients import name_search_key
@@ -33,7 +33,8 @@ class ClientLoader(AjaxModelLoader):
         return (model.id, f"{model} ({model.dob.isoformat()})") if model else None
 
     def get_one(self, pk):
-        return db.session.get(Client, int(pk)) if str(pk).isdigit() else None
+        pk = row_id(pk)
+        return db.session.get(Client, pk) if pk is not None else None
 
     def get_list(self, query, offset=0, limit=10):
         stmt = select(Client).order_by(Client.name_key, Client.id).offset(offset or 0)
@@ -104,7 +105,8 @@ class AuthorizationFormMixin:
         return AuthorizationForm
 
     def get_one(self, id):
-        return db.session.get(Authorization, int(id)) if str(id).isdigit() else None
+        pk = row_id(id)
+        return db.session.get(Authorization, pk) if pk is not None else None
 
     def create_form(self, obj=None):
         form = super().create_form(obj)

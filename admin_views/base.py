@@ -3,6 +3,9 @@ export, ajax look-up and inline edit (403, not a hidden menu); the acting user f
 turning a domain error into messages on the form. Screens subclass these and stay declarative."""
 from __future__ import annotations
 
+import re
+
+import sqlalchemy as sa
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import BaseView, expose  # noqa: F401  (re-exported for screens)
 from flask_admin.contrib.sqla import ModelView
@@ -45,6 +48,22 @@ class AccessMixin:
         return current_actor()
 
 
+_ROW_ID = re.compile(r"[0-9]{1,10}")
+#: The largest id a table holds (ids are 32-bit integers on PostgreSQL).
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(value) -> int | None:
+    """An id taken from a URL or a form: plain ASCII digits within the ids' range, else None.
+    (Python's int() would take "١٢٣", choke on "²", and hand the database a number too large
+    for its integer type: SQLite raises OverflowError, PostgreSQL a range error.)"""
+    text = "" if value is None else str(value)
+    if not _ROW_ID.fullmatch(text):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ROW_ID else None
+
+
 def show_domain_error(exc: DomainError, form=None) -> None:
     """Flash the message and put each field's complaint under that field of the form."""
     if form is not None:
@@ -76,6 +95,15 @@ class SecureModelView(AccessMixin, ModelView):
 
     def __init__(self, model, session=None, **kw):
         super().__init__(model, session or db, **kw)
+
+    def get_one(self, id):
+        """The row of an id from the URL; a malformed, forged or out-of-range id is no row
+        (Flask-Admin then says "Record does not exist") rather than a database error."""
+        [pk] = sa.inspect(self.model).primary_key
+        if isinstance(pk.type, sa.Integer):
+            if row_id(id) is None:
+                return None
+        return super().get_one(id)
 
     def _may_edit(self) -> bool:
         return can(self.edit_permission or self.permission)

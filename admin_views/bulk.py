@@ -296,7 +296,7 @@ class BulkView(AccessMixin, BaseView):
     def index(self):
         return redirect(url_for(".from_list", source="authorizations"))
 
-    @expose("/client/<int:client_id>/", methods=("GET", "POST"))
+    @expose("/client/<id:client_id>/", methods=("GET", "POST"))
     def client(self, client_id: int):
         client = db.session.get(Client, client_id) if client_id < 2**31 else None
         if client is None:

@@ -104,7 +104,7 @@ def lines_for(auths, locked_for, *, new_lines: int = NEW_LINES) -> list[Line]:
                     for n in range(1, new_lines + 1)]
 
 
-_KEY = re.compile(r"^(a\d{1,10}|n\d{1,4})-(.+)$")
+_KEY = re.compile(r"^(a[0-9]{1,10}|n[0-9]{1,4})-(.+)$")  # ASCII digits (not "١")
 
 
 def lines_from_post(form, auths_by_id: dict, locked_for) -> list[Line]:

@@ -180,11 +180,11 @@ class ClientView(FilteredListView):
         except DomainError:
             abort(404)
 
-    @expose("/chart/<int:client_id>/")
+    @expose("/chart/<id:client_id>/")
     def chart(self, client_id):
         return self._chart(self._client(client_id))
 
-    @expose("/chart/<int:client_id>/authorizations", methods=("POST",))
+    @expose("/chart/<id:client_id>/authorizations", methods=("POST",))
     def save_authorizations(self, client_id):
         if not can(EDIT_AUTHORIZATIONS):
             abort(403)

@@ -20,7 +20,7 @@ from wtforms import (BooleanField, HiddenField, SelectField, SelectMultipleField
 from extensions import db
 from rules import DomainError
 
-from .base import SecureModelView, show_domain_error
+from .base import SecureModelView, row_id, show_domain_error
 
 NOT_OFFERED = "is not one of the choices offered (it may have been deactivated or deleted)"
 
@@ -100,7 +100,7 @@ class ChoiceOf(SelectField):
 
     @property
     def chosen_id(self) -> int | None:
-        return int(self.data) if self.data and self.data.isdigit() else None
+        return row_id(self.data)
 
 
 class MultiChoiceOf(SelectMultipleField):

@@ -36,7 +36,7 @@ from rules.notes import (create_note, delete_note, notes_by_authorization, relea
 from rules.permissions import (EXCEED_AUTHORIZED_UNITS, EXPORT, RELEASE_NOTES, VIEW_ALL_NOTES,
                                VIEW_AUTHORIZATIONS, VOID_NOTES, WRITE_NOTES)
 
-from .base import SecureModelView, can, current_actor, expose, show_domain_error
+from .base import SecureModelView, can, current_actor, expose, row_id, show_domain_error
 
 #: Any of these opens the Notes screens; what each profile may do there is checked per route.
 NOTE_PERMISSIONS = (WRITE_NOTES, VIEW_ALL_NOTES, RELEASE_NOTES, VOID_NOTES)
@@ -52,10 +52,8 @@ def units_text(n: int) -> str:
 
 
 def _int(value) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
+    """An id posted or in the URL (see admin_views.base.row_id)."""
+    return row_id(value)
 
 
 def _date(value) -> dt.date | None:
@@ -336,7 +334,7 @@ class NoteView(SecureModelView):
 
     # --- the notes of one authorization (the client chart links here) --------------------------
 
-    @expose("/authorization/<int:auth_id>/")
+    @expose("/authorization/<id:auth_id>/")
     def authorization_notes(self, auth_id: int):
         auth = db.session.get(Authorization, auth_id)
         if auth is None:

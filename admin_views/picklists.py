@@ -80,7 +80,7 @@ class PickListView(AccessMixin, BaseView):
         flash(f"{model.pick_list_label} saved.", "success")
         return redirect(url_for(".index") + f"#{list_key}")
 
-    @expose("/<list_key>/<int:item_id>/delete", methods=("POST",))
+    @expose("/<list_key>/<id:item_id>/delete", methods=("POST",))
     def delete(self, list_key, item_id):
         model = _model(list_key)
         try:

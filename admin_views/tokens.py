@@ -34,7 +34,7 @@ class TokensView(AccessMixin, BaseView):
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    @expose("/<int:token_id>/revoke", methods=("POST",))
+    @expose("/<id:token_id>/revoke", methods=("POST",))
     def revoke(self, token_id: int):
         try:
             token = revoke_token(db.session, self.actor, token_id)

@@ -162,6 +162,11 @@ def read_rows(text: str, report: ImportReport) -> list[tuple[int, dict[str, str]
     """The file's data rows as (row number, column → cell); problems of the file as a whole
     (header, CSV syntax) go to the report."""
     text = text.lstrip("\ufeff")
+    if "\x00" in text:  # no field takes one, and PostgreSQL cannot even compare with one
+        line = text[:text.index("\x00")].count("\n") + 1
+        report.problems.append(Problem(line, "", "the file contains a NUL character (a binary "
+                                                 "file?): save it as “CSV UTF-8” and try again"))
+        return []
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
