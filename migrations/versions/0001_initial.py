@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 12:31:12.987615
+Create Date: 2026-11-29 13:32:07.505606
 
 """
 from alembic import op
@@ -279,23 +279,18 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_authorizations'))
     )
     with op.batch_alter_table('authorizations', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_authorizations_active'), ['active'], unique=False)
         batch_op.create_index('ix_authorizations_active_end', ['active', 'end_date'], unique=False)
         batch_op.create_index('ix_authorizations_active_remaining', ['active', 'remaining_units'], unique=False)
-        batch_op.create_index(batch_op.f('ix_authorizations_auth_group_id'), ['auth_group_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_authorizations_auth_number'), ['auth_number'], unique=False)
-        batch_op.create_index(batch_op.f('ix_authorizations_billing_code_id'), ['billing_code_id'], unique=False)
         batch_op.create_index('ix_authorizations_client_dates', ['client_id', 'start_date', 'end_date'], unique=False)
         batch_op.create_index('ix_authorizations_client_group', ['client_id', 'auth_group_id'], unique=False)
         batch_op.create_index('ix_authorizations_code_end', ['billing_code_id', 'end_date', 'client_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_authorizations_end_date'), ['end_date'], unique=False)
         batch_op.create_index('ix_authorizations_group_end', ['auth_group_id', 'end_date', 'client_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_authorizations_insurance_company_id'), ['insurance_company_id'], unique=False)
         batch_op.create_index('ix_authorizations_list_cover', ['end_date', 'client_id', 'insurance_company_id', 'specific_provider_id', 'billing_code_id', 'auth_group_id'], unique=False)
         batch_op.create_index('ix_authorizations_low_units', ['end_date'], unique=False, sqlite_where=sa.text('NOT unmanaged AND unit_alert_level IS NOT NULL AND remaining_units <= unit_alert_level'), postgresql_where=sa.text('NOT unmanaged AND unit_alert_level IS NOT NULL AND remaining_units <= unit_alert_level'))
         batch_op.create_index('ix_authorizations_payer_end', ['insurance_company_id', 'end_date', 'client_id'], unique=False)
         batch_op.create_index('ix_authorizations_provider_end', ['specific_provider_id', 'end_date', 'client_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_authorizations_specific_provider_id'), ['specific_provider_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_authorizations_start_date'), ['start_date'], unique=False)
 
     op.create_table('client_client_groups',
@@ -446,23 +441,18 @@ def downgrade():
     op.drop_table('client_client_groups')
     with op.batch_alter_table('authorizations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_authorizations_start_date'))
-        batch_op.drop_index(batch_op.f('ix_authorizations_specific_provider_id'))
         batch_op.drop_index('ix_authorizations_provider_end')
         batch_op.drop_index('ix_authorizations_payer_end')
         batch_op.drop_index('ix_authorizations_low_units', sqlite_where=sa.text('NOT unmanaged AND unit_alert_level IS NOT NULL AND remaining_units <= unit_alert_level'), postgresql_where=sa.text('NOT unmanaged AND unit_alert_level IS NOT NULL AND remaining_units <= unit_alert_level'))
         batch_op.drop_index('ix_authorizations_list_cover')
-        batch_op.drop_index(batch_op.f('ix_authorizations_insurance_company_id'))
         batch_op.drop_index('ix_authorizations_group_end')
         batch_op.drop_index(batch_op.f('ix_authorizations_end_date'))
         batch_op.drop_index('ix_authorizations_code_end')
         batch_op.drop_index('ix_authorizations_client_group')
         batch_op.drop_index('ix_authorizations_client_dates')
-        batch_op.drop_index(batch_op.f('ix_authorizations_billing_code_id'))
         batch_op.drop_index(batch_op.f('ix_authorizations_auth_number'))
-        batch_op.drop_index(batch_op.f('ix_authorizations_auth_group_id'))
         batch_op.drop_index('ix_authorizations_active_remaining')
         batch_op.drop_index('ix_authorizations_active_end')
-        batch_op.drop_index(batch_op.f('ix_authorizations_active'))
 
     op.drop_table('authorizations')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
