@@ -210,7 +210,11 @@ def update_authorization(session: Session, actor: Actor, auth_id: int, fields: d
     clean = clean_fields(fields, current_number=auth.auth_number)
     before = snapshot(auth)
     if "remaining_units" in clean and clean["remaining_units"] is None:
-        clean["remaining_units"] = clean.get("allotted_units", before["allotted_units"])
+        # Only a new auth defaults remaining to allotted (rule 2). On an edit a blank would give
+        # back every unit already used: refuse it rather than guess.
+        raise ValidationError({"remaining_units": "cannot be blank on an existing "
+                               "authorization: enter the units left (type the allotted units "
+                               "to start again from them)"})
     if "auth_number" in clean and not clean["auth_number"]:
         # Clearing a typed payer number gives the auth a generated one again.
         clean["auth_number"] = (before["auth_number"]

@@ -387,6 +387,10 @@ def _import_row(session: Session, actor: Actor, row: int, cells: dict, lookups: 
             report.created.append(auth.id)
         else:
             version = existing.version
+            if "remaining_units" in fields and not str(fields["remaining_units"] or "").strip():
+                # A blank remaining on an existing auth leaves it as it is: "= allotted" would
+                # give back the units already used (re-importing an export never does that).
+                del fields["remaining_units"]
             auth = update_authorization(session, actor, existing.id, fields, today=today)
             if auth.version != version:
                 report.updated.append(auth.id)
@@ -410,7 +414,8 @@ def import_authorizations(session: Session, actor: Actor, text: str, *, source: 
     auth_number, else by billing code + start date + end date (when the row has a payer's number,
     only an auth still carrying a generated number matches so) — and creates one otherwise.
     Cells equal to what is stored change nothing, so re-importing a file changes nothing.
-    Blank cells clear optional fields (a blank remaining_units means "= allotted"); absent
+    Blank cells clear optional fields (a blank remaining_units means "= allotted" on a new
+    auth and "leave as it is" on an existing one, whose used units it would give back); absent
     columns leave fields as they are. Read-only columns (pending_units, active, last_edited_*)
     are ignored. An auth number of Authdesk's own form (A-000123) that does not exist here is
     ignored: the new auth gets a number of this installation."""

@@ -15,7 +15,7 @@ from rules import Actor, Conflict, PermissionDenied, ValidationError
 from rules.audit import acting_as
 from rules.authorizations import (active_condition, create_authorization,
                                   delete_authorization, is_active, reserve_auth_numbers,
-                                  update_authorization)
+                                  snapshot, update_authorization)
 from rules.notes import create_note, release_note
 from rules.permissions import EDIT_AUTHORIZATIONS, VIEW_AUTHORIZATIONS
 
@@ -93,6 +93,23 @@ def test_blank_remaining_defaults_to_allotted(session, make):
                                 fields(make, allotted_units="12", remaining_units=""),
                                 today=TODAY)
     assert (auth.allotted_units, auth.remaining_units, auth.pending_units) == (12, 12, 0)
+
+
+def test_blank_remaining_on_an_edit_is_refused_and_changes_nothing(session, make):
+    """Only a new auth defaults remaining to allotted: on an edit a blank would give back the
+    units already used (here 5 of 12), so it is refused with a message naming the field."""
+    client = make.client()
+    auth = make.auth(client, allotted_units=12, remaining_units=7)
+    session.commit()
+    before = snapshot(auth)
+    with pytest.raises(ValidationError) as refused:
+        update_authorization(session, make.system, auth.id, {"remaining_units": ""},
+                             today=TODAY)
+    assert "cannot be blank" in refused.value.fields["remaining_units"]
+    session.rollback()
+    assert snapshot(session.get(Authorization, auth.id)) == before
+    update_authorization(session, make.system, auth.id, {"remaining_units": "12"}, today=TODAY)
+    assert session.get(Authorization, auth.id).remaining_units == 12
 
 
 # --- Rule 11: auth numbers -------------------------------------------------------------------
