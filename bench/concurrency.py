@@ -33,7 +33,6 @@ send those cookies anyway, as a TLS-terminating proxy in front of the app would 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import http.cookiejar
 import json
@@ -42,21 +41,15 @@ import os
 import platform
 import random
 import re
-import secrets
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import ROOT, flashes, gunicorn, login, scratch_postgresql
 
 PASSWORD = "bench-password-123"
 NOTES = "/console/notes"
@@ -65,8 +58,6 @@ SINGLE_CODE = "90853"                          # an auth of its own
 UNMANAGED_CODE = "H0031"                       # never decremented (rule 4)
 CLIENTS = 40
 REFUSAL = re.compile(r"has (?:no units|\d+ units?) left; this note needs \d+")
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-FLASH_RE = re.compile(r'<div class="alert[^"]*"[^>]*>(.*?)</div>', re.S)
 
 
 # --- the invariant checker (rule 1, with rules 3 and 4) --------------------------------------
@@ -242,27 +233,6 @@ def overspent_count(conn) -> int:
 
 # --- the scratch database and its pool --------------------------------------------------------
 
-def pg_admin_url() -> str:
-    url = os.environ.get("AUTHDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-    return "postgresql+psycopg://" + url.split("://", 1)[1]
-
-
-@contextlib.contextmanager
-def scratch_database():
-    """A new PostgreSQL database, dropped at the end whatever happens."""
-    admin_url = pg_admin_url()
-    name = f"authdesk_conc_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def build_pool(url: str, users: int, seed: int = 8) -> dict:
     """Migrate, seed the reference data and write the shared pool through the rules (auth
     numbers, audit). Returns what the clients need (ids) and the baseline."""
@@ -336,54 +306,6 @@ def build_pool(url: str, users: int, seed: int = 8) -> dict:
 
 # --- gunicorn ------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def gunicorn(url: str, workers: int, log_path: Path):
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32),
-           # Only failed logins count against the limit; raised anyway so a bench never waits.
-           "AUTHDESK_LOGIN_RATE_LIMIT": "100000 per minute",
-           "AUTHDESK_INSTANCE": tempfile.mkdtemp(prefix="authdesk-conc-")}
-    for name in ("TESTING", "FLASK_DEBUG", "AUTHDESK_DEMO"):
-        env.pop(name, None)
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--bind",
-         f"127.0.0.1:{port}", "app:create_app()"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        import requests
-
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited ({proc.returncode}); see {log_path}")
-            try:
-                if requests.get(base + "/login", timeout=10).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not answer in 60 s; see {log_path}")
-            time.sleep(0.2)
-        yield base, proc.pid
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)   # our own gunicorn master, by its pid
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
-
-
 # --- the clients ------------------------------------------------------------------------------
 
 def _send_secure_cookies_over_http() -> None:
@@ -391,21 +313,6 @@ def _send_secure_cookies_over_http() -> None:
     as a TLS proxy in front of the app would. (requests copies the session's cookies into a
     fresh jar for every request, so the policy is changed on the class, in this process.)"""
     http.cookiejar.DefaultCookiePolicy.return_ok_secure = lambda self, cookie, request: True
-
-
-def _flashes(html: str) -> str:
-    return " ".join(" ".join(re.sub(r"<[^>]+>", " ", m).split()) for m in FLASH_RE.findall(html))
-
-
-def _login(web, base: str, username: str) -> str:
-    page = web.get(base + "/login", timeout=30)
-    token = CSRF_RE.search(page.text).group(1)
-    r = web.post(base + "/login", data={"username": username, "password": PASSWORD,
-                                         "csrf_token": token}, allow_redirects=False, timeout=30)
-    if r.status_code != 302:
-        raise RuntimeError(f"login of {username} failed: {r.status_code} {_flashes(r.text)}")
-    console = web.get(base + "/console/", timeout=30)   # a fresh session: a fresh token
-    return CSRF_RE.search(console.text).group(1)
 
 
 def client_run(args) -> dict:
@@ -420,7 +327,7 @@ def client_run(args) -> dict:
            "release_ms": [], "refused_ms": [], "requests": 0, "created_unreleased": 0,
            "status_5xx": 0}
     try:
-        token = _login(web, base, username)
+        token = login(web, base, username, PASSWORD)
     except Exception as exc:  # reported as an error
         out["errors"].append(f"login: {exc!r}")
         return out
@@ -430,7 +337,7 @@ def client_run(args) -> dict:
     def error(what: str, response=None, exc=None):
         if response is not None and response.status_code >= 500:
             out["status_5xx"] += 1
-        detail = (f"{response.status_code} {_flashes(response.text)[:200]}"
+        detail = (f"{response.status_code} {flashes(response.text)[:200]}"
                   if response is not None else repr(exc))
         out["errors"].append(f"{what}: {detail}")
 
@@ -450,7 +357,7 @@ def client_run(args) -> dict:
             continue
         out["requests"] += 1
         t1 = time.perf_counter()
-        if created.status_code == 409 and REFUSAL.search(_flashes(created.text)):
+        if created.status_code == 409 and REFUSAL.search(flashes(created.text)):
             out["refused"] += 1
             out["refused_ms"].append((t1 - t0) * 1000)
             continue
@@ -472,7 +379,7 @@ def client_run(args) -> dict:
         out["requests"] += 1 + len(released.history)
         t2 = time.perf_counter()
         if released.status_code != 200 or f"Note N-{note_id} released" not in \
-                _flashes(released.text):
+                flashes(released.text):
             out["created_unreleased"] += 1
             error("release", released)
             continue
@@ -507,14 +414,16 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
 
-    with scratch_database() as url:
+    with scratch_postgresql("authdesk_conc_") as url:
         t = time.perf_counter()
         built = build_pool(url, args.clients)
         print(f"pool: {CLIENTS} clients, {len(built['baseline'])} auths, "
               f"{sum(e['scarce'] for e in built['pool'])} clients nearly used up; "
               f"built in {time.perf_counter() - t:.1f} s")
         log_path = Path(tempfile.gettempdir()) / f"authdesk-conc-gunicorn-{os.getpid()}.log"
-        with gunicorn(url, args.workers, log_path) as (base, pid):
+        with gunicorn(url, log_path, workers=args.workers,
+                      env={"AUTHDESK_INSTANCE": tempfile.mkdtemp(prefix="authdesk-conc-")}
+                      ) as (base, pid):
             print(f"gunicorn pid {pid}, {args.workers} workers, {base}; {args.clients} clients "
                   f"for {args.seconds:g} s …")
             start_at = time.time() + 2.0 + 0.3 * args.clients

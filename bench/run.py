@@ -25,15 +25,12 @@ import json
 import os
 import platform
 import re
-import secrets
-import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -45,12 +42,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import (driver_url, flashes, gunicorn, login,  # noqa: E402
+                          scratch_postgresql)
 from bench.floor import Replayer, capturing, load  # noqa: E402
 from bench.generate import analyze, build  # noqa: E402
 
 PASSWORD = "bench-password-2026"
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-PG_ADMIN = os.environ.get("AUTHDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 #: Targets of issue 8 (SQLite, 200,000 auths), in ms.
 TARGETS = {"list_page1": 12, "list_filtered": 25, "list_filtered_search": 20, "list_page200": 15,
@@ -83,55 +80,8 @@ def scratch_database(kind: str, workdir: Path):
         path = workdir / "practice.sqlite"
         yield f"sqlite:///{path}", str(path)
         return
-    admin_url = "postgresql+psycopg://" + PG_ADMIN.split("://", 1)[1]
-    name = f"authdesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN.rsplit("/", 1)[0]
-    try:
-        yield f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}", f"{base}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def gunicorn(url: str, workdir: Path, *, workers: int = 1):
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32),
-           "BENCH_CAPTURE_DIR": str(workdir), "AUTHDESK_INSTANCE": str(workdir),
-           "AUTHDESK_LOGIN_RATE_LIMIT": "10000 per minute", "PYTHONPATH": str(ROOT)}
-    for name in ("TESTING", "FLASK_DEBUG", "AUTHDESK_DEMO"):
-        env.pop(name, None)
-    log = open(workdir / "gunicorn.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
-         f"127.0.0.1:{port}", "--timeout", "300", "bench.server:build()"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: see {workdir / 'gunicorn.log'}")
-            with contextlib.suppress(requests.ConnectionError):
-                if requests.get(base + "/login", timeout=5).status_code == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("gunicorn did not answer within 60 s")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+    with scratch_postgresql("authdesk_bench_") as url:
+        yield url, driver_url(url)
 
 
 class User:
@@ -139,14 +89,7 @@ class User:
 
     def __init__(self, base: str, username: str):
         self.base, self.http = base, requests.Session()
-        page = self.http.get(base + "/login")
-        self.token = CSRF_RE.search(page.text).group(1)
-        done = self.http.post(base + "/login", data={"username": username, "password": PASSWORD,
-                                                     "csrf_token": self.token},
-                              allow_redirects=False)
-        if done.status_code != 302:
-            raise RuntimeError(f"login of {username} failed ({done.status_code})")
-        self.token = CSRF_RE.search(self.http.get(base + "/console/").text).group(1)
+        self.token = login(self.http, base, username, PASSWORD)
 
     def get(self, path: str, *, capture: bool = False, expect: int = 200):
         response = self.http.get(self.base + path, allow_redirects=False,
@@ -161,13 +104,8 @@ class User:
                                   headers={"X-Bench-Capture": "1"} if capture else None)
         if response.status_code != expect:
             raise RuntimeError(f"POST {path}: {response.status_code}, expected {expect}\n"
-                               + _flashes(response.text))
+                               + flashes(response.text))
         return response
-
-
-def _flashes(page: str) -> str:
-    return " | ".join(re.sub(r"<[^>]+>|\s+", " ", m).strip()
-                      for m in re.findall(r'class="alert[^"]*"[^>]*>(.*?)</div>', page, re.S))
 
 
 def timed(fn) -> float:
@@ -433,7 +371,9 @@ def run_database(kind: str, opts) -> dict:
             analyze(engine)
         replayer = Replayer(kind, target)
         try:
-            with gunicorn(url, workdir) as base:
+            with gunicorn(url, workdir / "gunicorn.log", app="bench.server:build()",
+                          env={"BENCH_CAPTURE_DIR": str(workdir),
+                               "AUTHDESK_INSTANCE": str(workdir)}) as (base, _pid):
                 bench = Bench(kind, base, workdir, replayer, engine, practice, opts)
                 bench.lists()
                 bench.chart()
