@@ -270,6 +270,13 @@ class WebClient:
         self.app = app
         self.http = app.test_client()
         self.token: str | None = None
+        self.last_response = None  # the answer to the latest request, e.g. after post_hostile
+
+    @classmethod
+    def logged_in(cls, app, username: str) -> "WebClient":
+        client = cls(app)
+        assert client.login(username).status_code == 302
+        return client
 
     def _request(self, method, url, **kw):
         # Each request gets its own app context, as in production, even while the test holds
@@ -280,7 +287,8 @@ class WebClient:
             response.get_data()  # a streamed body (CSV export) is produced in that context too
             return response
 
-        return contextvars.Context().run(run)
+        self.last_response = contextvars.Context().run(run)
+        return self.last_response
 
     def get(self, url, **kw):
         response = self._request("get", url, **kw)

@@ -39,12 +39,6 @@ def since(session, start: int) -> list[AuditRecord]:
                                 .order_by(AuditRecord.id)))
 
 
-def login(app, role: str) -> WebClient:
-    client = WebClient(app)
-    assert client.login(role).status_code == 302
-    return client
-
-
 @pytest.fixture
 def world(app, users, session, make):
     t = clinic_today()
@@ -54,7 +48,7 @@ def world(app, users, session, make):
                      start_date=t - dt.timedelta(days=10), end_date=t + dt.timedelta(days=30))
     session.commit()
     return {"client": client, "auth": auth, "aetna": aetna, "users": users,
-            "support": login(app, "support"), "billing": login(app, "billing")}
+            **{role: WebClient.logged_in(app, role) for role in ("support", "billing")}}
 
 
 def terms(record: AuditRecord) -> dict:

@@ -55,12 +55,6 @@ def hostile_form(fields: dict, base: dict):
     return st.one_of(form_data(fields, base=base), few())
 
 
-def login(app, role: str) -> WebClient:
-    client = WebClient(app)
-    assert client.login(role).status_code == 302
-    return client
-
-
 @pytest.fixture
 def world(app, users, session, make):
     """Two clients (the first with two payers on file), a managed auth with plenty of units and
@@ -91,8 +85,7 @@ def world(app, users, session, make):
             "released": released.id, "provider": provider_id,
             "aetna": aetna.id, "bcbs": bcbs.id, "cigna": other_payer.id,
             "code": make.code("90834").id,
-            "support": login(app, "support"), "admin": login(app, "admin"),
-            "billing": login(app, "billing")}
+            **{role: WebClient.logged_in(app, role) for role in ("support", "admin", "billing")}}
 
 
 # -- what an accepted post must have stored -------------------------------------------------
@@ -352,16 +345,9 @@ def test_release_and_void_refuse_unknown_or_wrong_notes(world, session, note_id,
     # The one legitimate post (the right note, a reason to void) is not hostile.
     assume(not (row_id(note_id) == int(target) and (which == "release" or reason.strip())))
     client = world["billing"]
-    responses = []
-
-    class Recording:
-        def post(self, url, data):
-            responses.append(client.post(url, data))
-            return responses[-1]
-
-    post_hostile(Recording(), f"{NOTES}/{which}/", {"id": note_id, "reason": reason}, session,
+    post_hostile(client, f"{NOTES}/{which}/", {"id": note_id, "reason": reason}, session,
                  redirect_ok=True)
-    follow_message(client, responses[-1])
+    follow_message(client, client.last_response)
 
 
 def test_the_same_forms_accept_good_input(world, session):
@@ -407,7 +393,7 @@ def test_html_typed_into_any_field_is_shown_as_text_everywhere(app, users, sessi
     """HTML saved through the forms — a client's names, a payer, a division, an auth group, an
     auth number, a note's comment — comes back escaped on every page that shows it: the lists,
     the chart, the note, the dashboard, the alerts, the pick lists, the audit trail."""
-    admin = login(app, "admin")
+    admin = WebClient.logged_in(app, "admin")
     assert admin.post("/console/picklists/divisions/add", {"name": f"North {BOLD}"}) \
         .status_code == 302
     assert admin.post("/console/picklists/auth_groups/save", {

@@ -41,9 +41,7 @@ def world(app, users, session, make):
     for auth_group in session.scalars(sa.select(AuthGroup)):
         make.auth(client, "90834", today=clinic_today(), auth_group_id=auth_group.id)
     session.commit()
-    admin = WebClient(app)
-    assert admin.login("admin").status_code == 302
-    return {"admin": admin}
+    return {"admin": WebClient.logged_in(app, "admin")}
 
 
 def items(session, list_key) -> list:
@@ -126,17 +124,11 @@ def test_deleting_refuses_unknown_items_and_items_in_use(world, session, list_ke
     if item_id == "in use":
         item_id = str(items(session, list_key)[0].id) if list_key in LISTS else "1"
     admin = world["admin"]
-    responses = []
-
-    class Recording:
-        def post(self, url, data):
-            responses.append(admin.post(url, data))
-            return responses[-1]
-
-    event(post_hostile(Recording(), f"{PICKLISTS}/{list_key}/{quote(item_id, safe='')}/delete",
+    event(post_hostile(admin, f"{PICKLISTS}/{list_key}/{quote(item_id, safe='')}/delete",
                        {}, session, redirect_ok=True))
-    if responses[-1].status_code == 302:  # the message is on the page it redirects to
-        page = admin.get(responses[-1].headers["Location"])
+    answer = admin.last_response
+    if answer.status_code == 302:  # the message is on the page it redirects to
+        page = admin.get(answer.headers["Location"])
         assert MESSAGE.search(page.get_data(as_text=True))
 
 
