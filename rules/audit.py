@@ -19,7 +19,7 @@ from decimal import Decimal
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, attributes
 
-from models import (AuditBatch, AuditRecord, AuthGroup, Authorization, BillingCode,
+from models import (AuditBatch, AuthGroup, Authorization, BillingCode,
                     BillingCodeGroup, Client, ClientGroup, ClientPayer, Division, InsuranceCompany,
                     Note, Profile, Provider, User, UserGroup, utcnow)
 from models.people import ApiToken

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, false, or_, select, true, union
+from sqlalchemy import and_, false, select, true, union
 from sqlalchemy.orm import Session, joinedload
 
 from models import (DRAFT, RELEASED, VOIDED, Authorization, BillingCode, Client, Note, NoteClaim,
