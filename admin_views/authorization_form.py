@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wtforms import StringField, ValidationError
 
 from extensions import db
-from models import AuthGroup, Authorization, BillingCode, Client, InsuranceCompany, Provider
+from models import AuthGroup, BillingCode, Client, InsuranceCompany, Provider
 from rules.authorizations import (EDITABLE_FIELDS, RESTRICTED_ON_MANAGED, create_authorization,
                                   delete_authorization, update_authorization)
 from rules.permissions import MODIFY_MANAGED_UNITS
@@ -103,10 +103,6 @@ class AuthorizationFormMixin:
 
     def get_edit_form(self):
         return AuthorizationForm
-
-    def get_one(self, id):
-        pk = row_id(id)
-        return db.session.get(Authorization, pk) if pk is not None else None
 
     def create_form(self, obj=None):
         form = super().create_form(obj)
